@@ -1,0 +1,135 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { EventCodec } from '../schemas/codec.js';
+import type { DomainEvent } from './decider.js';
+import { DomainError } from './decider.js';
+import { ConcurrencyError, IdempotencyRaceError } from './store/errors.js';
+import type { AppendResult, EventMetadata, EventStore, ExpectedVersion } from './store/event-store.js';
+
+/** Who asks and why: becomes the appended events' metadata. */
+export interface CommandContext {
+  readonly actor: string;
+  readonly correlationId: string;
+  readonly causationId?: string | null;
+  /** Same key and same request → the stored response; same key, another request → IDEMPOTENCY_KEY_REUSED. */
+  readonly idempotencyKey?: string;
+  /** The request as the client sent it (command name and body), hashed to recognise a retry. */
+  readonly request?: unknown;
+  /** The client's expected stream version (If-Match): a conflict is then reported, never retried. */
+  readonly expectedVersion?: number;
+}
+
+export type CommandResult = AppendResult;
+
+/** How to rebuild one aggregate type from its stream. */
+export interface Aggregate<State, Event extends DomainEvent> {
+  /** Stream type, which is also the topic: `ordering.order`. */
+  readonly streamType: string;
+  /** The stream id for an aggregate id: `order-<id>`. */
+  readonly streamId: (id: string) => string;
+  readonly initialState: () => State;
+  readonly evolve: (state: State, event: Event) => State;
+}
+
+export interface Loaded<State> {
+  readonly state: State;
+  readonly version: number;
+  readonly position: number;
+}
+
+const MAX_ATTEMPTS = 5;
+
+export const requestHash = (request: unknown): string =>
+  createHash('sha256')
+    .update(JSON.stringify(request ?? null))
+    .digest('hex');
+
+/**
+ * Runs a command: load the stream, decide, append. A conflict with a concurrent writer is retried with
+ * the fresh state (decide is pure, so re-deciding is always safe) unless the client pinned a version.
+ */
+export class CommandExecutor {
+  constructor(
+    private readonly store: EventStore,
+    private readonly codec: EventCodec,
+    readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async load<State, Event extends DomainEvent>(aggregate: Aggregate<State, Event>, id: string): Promise<Loaded<State>> {
+    const events = await this.store.readStream(aggregate.streamId(id));
+    let state = aggregate.initialState();
+    for (const recorded of events) {
+      const decoded = await this.codec.decode(recorded.payload);
+      state = aggregate.evolve(state, { type: decoded.eventType, data: decoded.data } as Event);
+    }
+    const last = events.at(-1);
+    return { state, version: last?.streamVersion ?? 0, position: last?.globalPosition ?? 0 };
+  }
+
+  async execute<State, Event extends DomainEvent>(
+    aggregate: Aggregate<State, Event>,
+    id: string,
+    decide: (state: State, now: Date) => Event[] | Promise<Event[]>,
+    context: CommandContext,
+  ): Promise<CommandResult> {
+    const streamId = aggregate.streamId(id);
+    const scope = context.actor;
+    const hash = requestHash(context.request);
+    const replay = await this.storedResponse(scope, context.idempotencyKey, hash);
+    if (replay) return replay;
+
+    for (let attempt = 1; ; attempt++) {
+      const loaded = await this.load(aggregate, id);
+      if (context.expectedVersion !== undefined && context.expectedVersion !== loaded.version) {
+        throw new ConcurrencyError(streamId, String(context.expectedVersion), loaded.version);
+      }
+      const events = await decide(loaded.state, this.clock());
+      const idempotency = context.idempotencyKey
+        ? { scope, key: context.idempotencyKey, requestHash: hash }
+        : undefined;
+      if (events.length === 0) {
+        const result = { streamId, version: loaded.version, position: loaded.position };
+        if (idempotency) await this.store.rememberNoop(idempotency, result).catch(() => undefined);
+        return result;
+      }
+      const metadata: EventMetadata = {
+        correlationId: context.correlationId,
+        causationId: context.causationId ?? null,
+        actor: context.actor,
+      };
+      const expectedVersion: ExpectedVersion = loaded.version === 0 ? 'no_stream' : loaded.version;
+      try {
+        return await this.store.append({
+          streamId,
+          streamType: aggregate.streamType,
+          expectedVersion,
+          events: events.map((event) => ({
+            eventId: randomUUID(),
+            eventType: event.type,
+            ...this.codec.encode(event.type, event.data),
+          })),
+          metadata,
+          idempotency,
+        });
+      } catch (error) {
+        if (error instanceof IdempotencyRaceError) {
+          const stored = await this.storedResponse(scope, context.idempotencyKey, hash);
+          if (stored) return stored;
+        }
+        const retryable = error instanceof ConcurrencyError && context.expectedVersion === undefined;
+        if (!retryable || attempt >= MAX_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private async storedResponse(scope: string, key: string | undefined, hash: string): Promise<CommandResult | null> {
+    if (!key) return null;
+    const stored = await this.store.findIdempotent(scope, key);
+    if (!stored) return null;
+    if (stored.requestHash !== hash) {
+      throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request', {
+        key,
+      });
+    }
+    return stored.response;
+  }
+}

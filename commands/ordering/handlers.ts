@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import type { CommandContext, CommandExecutor, CommandResult } from '../executor.js';
+import { menuItems, orders, payments, restaurants } from './aggregates.js';
+import { decideMenuItem, type MenuItem } from './menu-item.js';
+import { decideOrder, type OrderCommand } from './order.js';
+import { decidePayment, type PaymentCommand } from './payment.js';
+import { type Address, decideRestaurant } from './restaurant.js';
+
+// The ordering context's command handlers: each one loads what its decider needs, decides, appends.
+// Inputs arrive validated against the gateway's JSON schemas.
+
+export interface RegisterRestaurantInput {
+  restaurantId?: string;
+  name: string;
+  cuisine: string;
+  address: Address;
+}
+export interface AddMenuItemInput {
+  restaurantId: string;
+  menuItemId?: string;
+  name: string;
+  description: string;
+  priceMinor: number;
+  currency: string;
+}
+export interface PlaceOrderInput {
+  orderId?: string;
+  restaurantId: string;
+  items: { menuItemId: string; quantity: number }[];
+  payment: { card: string };
+  deliveryAddress: Address;
+}
+
+type OrderStep = Exclude<OrderCommand['type'], 'PlaceOrder' | 'CancelOrder'>;
+
+export class OrderingCommands {
+  constructor(private readonly executor: CommandExecutor) {}
+
+  registerRestaurant(input: RegisterRestaurantInput, ctx: CommandContext): Promise<CommandResult> {
+    const restaurantId = input.restaurantId ?? randomUUID();
+    const data = {
+      restaurantId,
+      ownerId: ctx.actor,
+      name: input.name,
+      cuisine: input.cuisine,
+      address: { ...input.address, line2: input.address.line2 ?? null },
+    };
+    return this.executor.execute(
+      restaurants,
+      restaurantId,
+      (state, now) => decideRestaurant({ type: 'RegisterRestaurant', data }, state, now),
+      ctx,
+    );
+  }
+
+  openRestaurant(input: { restaurantId: string }, ctx: CommandContext): Promise<CommandResult> {
+    return this.executor.execute(
+      restaurants,
+      input.restaurantId,
+      (state, now) => decideRestaurant({ type: 'OpenRestaurant', data: input }, state, now),
+      ctx,
+    );
+  }
+
+  closeRestaurant(input: { restaurantId: string }, ctx: CommandContext): Promise<CommandResult> {
+    return this.executor.execute(
+      restaurants,
+      input.restaurantId,
+      (state, now) => decideRestaurant({ type: 'CloseRestaurant', data: input }, state, now),
+      ctx,
+    );
+  }
+
+  updateRestaurantDetails(
+    input: { restaurantId: string; name: string; cuisine: string; address: Address },
+    ctx: CommandContext,
+  ): Promise<CommandResult> {
+    const data = { ...input, address: { ...input.address, line2: input.address.line2 ?? null } };
+    return this.executor.execute(
+      restaurants,
+      input.restaurantId,
+      (state, now) => decideRestaurant({ type: 'UpdateRestaurantDetails', data }, state, now),
+      ctx,
+    );
+  }
+
+  addMenuItem(input: AddMenuItemInput, ctx: CommandContext): Promise<CommandResult> {
+    const menuItemId = input.menuItemId ?? randomUUID();
+    const data = { ...input, menuItemId };
+    return this.executor.execute(
+      menuItems,
+      menuItemId,
+      async (state, now) => {
+        const restaurant = (await this.executor.load(restaurants, input.restaurantId)).state;
+        return decideMenuItem({ type: 'AddMenuItem', data }, state, { now, restaurant });
+      },
+      ctx,
+    );
+  }
+
+  changeMenuItemPrice(input: { menuItemId: string; priceMinor: number }, ctx: CommandContext): Promise<CommandResult> {
+    return this.executor.execute(
+      menuItems,
+      input.menuItemId,
+      (state, now) => decideMenuItem({ type: 'ChangeMenuItemPrice', data: input }, state, { now }),
+      ctx,
+    );
+  }
+
+  setMenuItemAvailability(
+    input: { menuItemId: string; available: boolean },
+    ctx: CommandContext,
+  ): Promise<CommandResult> {
+    return this.executor.execute(
+      menuItems,
+      input.menuItemId,
+      (state, now) => decideMenuItem({ type: 'SetMenuItemAvailability', data: input }, state, { now }),
+      ctx,
+    );
+  }
+
+  removeMenuItem(input: { menuItemId: string }, ctx: CommandContext): Promise<CommandResult> {
+    return this.executor.execute(
+      menuItems,
+      input.menuItemId,
+      (state, now) => decideMenuItem({ type: 'RemoveMenuItem', data: input }, state, { now }),
+      ctx,
+    );
+  }
+
+  placeOrder(input: PlaceOrderInput, ctx: CommandContext): Promise<CommandResult> {
+    const orderId = input.orderId ?? randomUUID();
+    const card = input.payment.card.replace(/\s+/g, '');
+    const data = {
+      orderId,
+      restaurantId: input.restaurantId,
+      customerId: ctx.actor,
+      items: input.items,
+      deliveryAddress: { ...input.deliveryAddress, line2: input.deliveryAddress.line2 ?? null },
+      // The card number itself is a test-card token here; a real deployment receives a provider token instead.
+      paymentMethod: { cardLast4: card.slice(-4), cardToken: card },
+    };
+    return this.executor.execute(
+      orders,
+      orderId,
+      async (state, now) => {
+        // The menu is read as of now; a concurrent price change is a race the customer accepted by ordering.
+        const restaurant = (await this.executor.load(restaurants, input.restaurantId)).state;
+        const ids = [...new Set(input.items.map((i) => i.menuItemId))];
+        const loaded = await Promise.all(ids.map((id) => this.executor.load(menuItems, id)));
+        const items = new Map<string, MenuItem>(ids.map((id, i) => [id, loaded[i]!.state]));
+        return decideOrder({ type: 'PlaceOrder', data }, state, { now, menu: { restaurant, items } });
+      },
+      ctx,
+    );
+  }
+
+  /** Accept, mark preparing / ready / picked up / delivered, confirm, reject: one step of the lifecycle. */
+  advanceOrder(
+    type: OrderStep,
+    input: { orderId: string; paymentId?: string; reason?: string; courierId?: string | null },
+    ctx: CommandContext,
+  ): Promise<CommandResult> {
+    const command = { type, data: { ...input } } as OrderCommand;
+    return this.executor.execute(orders, input.orderId, (state, now) => decideOrder(command, state, { now }), ctx);
+  }
+
+  cancelOrder(input: { orderId: string; reason: string }, ctx: CommandContext): Promise<CommandResult> {
+    const command: OrderCommand = { type: 'CancelOrder', data: { ...input, cancelledBy: ctx.actor } };
+    return this.executor.execute(orders, input.orderId, (state, now) => decideOrder(command, state, { now }), ctx);
+  }
+
+  recordPayment(command: PaymentCommand, ctx: CommandContext): Promise<CommandResult> {
+    return this.executor.execute(
+      payments,
+      command.data.paymentId,
+      (state, now) => decidePayment(command, state, now),
+      ctx,
+    );
+  }
+}

@@ -1,0 +1,134 @@
+import { DomainError, type DomainEvent } from '../decider.js';
+
+// The Payment aggregate records what the provider said; the order/payment saga drives it.
+export type PaymentStatus = 'AUTHORIZED' | 'DECLINED' | 'CAPTURED' | 'VOIDED' | 'REFUNDED';
+
+type Amount = {
+  amountMinor: number;
+  currency: string;
+};
+
+export type PaymentEvent =
+  | DomainEvent<
+      'PaymentAuthorized',
+      { paymentId: string; orderId: string; providerRef: string; authorizedAt: string } & Amount
+    >
+  | DomainEvent<'PaymentDeclined', { paymentId: string; orderId: string; reason: string; declinedAt: string } & Amount>
+  | DomainEvent<'PaymentCaptured', { paymentId: string; orderId: string; capturedAt: string } & Amount>
+  | DomainEvent<'PaymentVoided', { paymentId: string; orderId: string; reason: string; voidedAt: string }>
+  | DomainEvent<'PaymentRefunded', { paymentId: string; orderId: string; reason: string; refundedAt: string } & Amount>;
+
+export type PaymentCommand =
+  | { type: 'RecordPaymentAuthorized'; data: { paymentId: string; orderId: string; providerRef: string } & Amount }
+  | { type: 'RecordPaymentDeclined'; data: { paymentId: string; orderId: string; reason: string } & Amount }
+  | { type: 'RecordPaymentCaptured'; data: { paymentId: string } }
+  | { type: 'RecordPaymentVoided'; data: { paymentId: string; reason: string } }
+  | { type: 'RecordPaymentRefunded'; data: { paymentId: string; reason: string } };
+
+export type Payment =
+  | { readonly status: 'NONE' }
+  | ({ readonly status: PaymentStatus; readonly paymentId: string; readonly orderId: string } & Readonly<Amount>);
+
+export const initialPayment = (): Payment => ({ status: 'NONE' });
+
+type Existing = Exclude<Payment, { status: 'NONE' }>;
+
+const transition = (state: Payment, paymentId: string, from: PaymentStatus, to: PaymentStatus): Existing | null => {
+  if (state.status === 'NONE') throw new DomainError('PAYMENT_NOT_FOUND', `payment ${paymentId} does not exist`);
+  if (state.status === to) return null; // recording the same outcome twice appends nothing
+  if (state.status !== from) {
+    throw new DomainError(
+      'PAYMENT_INVALID_TRANSITION',
+      `payment ${paymentId} is ${state.status}; cannot become ${to}`,
+      {
+        paymentId,
+        status: state.status,
+        requested: to,
+      },
+    );
+  }
+  return state;
+};
+
+export function decidePayment(command: PaymentCommand, state: Payment, now: Date): PaymentEvent[] {
+  const at = now.toISOString();
+  const { paymentId } = command.data;
+  switch (command.type) {
+    case 'RecordPaymentAuthorized':
+    case 'RecordPaymentDeclined': {
+      const authorized = command.type === 'RecordPaymentAuthorized';
+      if (state.status !== 'NONE') {
+        if (state.status === (authorized ? 'AUTHORIZED' : 'DECLINED')) return [];
+        throw new DomainError('PAYMENT_EXISTS', `payment ${paymentId} already has an outcome (${state.status})`);
+      }
+      if (!Number.isInteger(command.data.amountMinor) || command.data.amountMinor <= 0) {
+        throw new DomainError('INVALID_AMOUNT', 'amount must be a positive integer of minor units');
+      }
+      return command.type === 'RecordPaymentAuthorized'
+        ? [{ type: 'PaymentAuthorized', data: { ...command.data, authorizedAt: at } }]
+        : [{ type: 'PaymentDeclined', data: { ...command.data, declinedAt: at } }];
+    }
+    case 'RecordPaymentCaptured': {
+      const p = transition(state, paymentId, 'AUTHORIZED', 'CAPTURED');
+      return p
+        ? [
+            {
+              type: 'PaymentCaptured',
+              data: { paymentId, orderId: p.orderId, amountMinor: p.amountMinor, currency: p.currency, capturedAt: at },
+            },
+          ]
+        : [];
+    }
+    case 'RecordPaymentVoided': {
+      const p = transition(state, paymentId, 'AUTHORIZED', 'VOIDED');
+      return p
+        ? [
+            {
+              type: 'PaymentVoided',
+              data: { paymentId, orderId: p.orderId, reason: command.data.reason, voidedAt: at },
+            },
+          ]
+        : [];
+    }
+    case 'RecordPaymentRefunded': {
+      const p = transition(state, paymentId, 'CAPTURED', 'REFUNDED');
+      return p
+        ? [
+            {
+              type: 'PaymentRefunded',
+              data: {
+                paymentId,
+                orderId: p.orderId,
+                amountMinor: p.amountMinor,
+                currency: p.currency,
+                reason: command.data.reason,
+                refundedAt: at,
+              },
+            },
+          ]
+        : [];
+    }
+  }
+}
+
+export function evolvePayment(state: Payment, event: PaymentEvent): Payment {
+  switch (event.type) {
+    case 'PaymentAuthorized':
+    case 'PaymentDeclined': {
+      const { paymentId, orderId, amountMinor, currency } = event.data;
+      return {
+        status: event.type === 'PaymentAuthorized' ? 'AUTHORIZED' : 'DECLINED',
+        paymentId,
+        orderId,
+        amountMinor,
+        currency,
+      };
+    }
+    case 'PaymentCaptured':
+      return state.status === 'NONE' ? state : { ...state, status: 'CAPTURED' };
+    case 'PaymentVoided':
+      return state.status === 'NONE' ? state : { ...state, status: 'VOIDED' };
+    case 'PaymentRefunded':
+      return state.status === 'NONE' ? state : { ...state, status: 'REFUNDED' };
+  }
+}

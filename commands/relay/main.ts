@@ -1,0 +1,56 @@
+// The outbox relay as its own process: `tsx commands/relay/main.ts`. Run several; they split the shards.
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { loadConfig } from '../../ops/runtime/config.js';
+import { createKafka, ensureTopics } from '../../ops/runtime/kafka.js';
+import { createLogger } from '../../ops/runtime/log.js';
+import { topicsOf } from '../../schemas/catalog.js';
+import { connect, ensureDatabase } from '../store/database.js';
+import { migrateEventStore } from '../store/migrate.js';
+import { OutboxRelay } from './outbox-relay.js';
+
+export async function startRelay(config = loadConfig(), metrics = new Registry()) {
+  const logger = createLogger('outbox-relay', config.logLevel);
+  await ensureDatabase(config.databaseUrl);
+  const db = connect(config.databaseUrl, { max: 6, applicationName: 'ledgerline-relay' });
+  await migrateEventStore(db);
+  const kafka = createKafka(config.kafkaBrokers, 'ledgerline-relay', logger);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(
+    admin,
+    topicsOf().map((t) => config.topicPrefix + t),
+  );
+  await admin.disconnect();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  const relay = new OutboxRelay(db, producer, logger, { shards: config.outboxShards, metrics });
+  relay.start();
+  const lagTimer = setInterval(() => {
+    relay.measureLag().catch((err: unknown) => logger.warn({ err }, 'could not measure outbox lag'));
+  }, 1000);
+  logger.info({ shards: config.outboxShards, topicPrefix: config.topicPrefix }, 'outbox relay started');
+  return {
+    relay,
+    async stop() {
+      clearInterval(lagTimer);
+      await relay.stop();
+      await producer.disconnect();
+      await db.destroy();
+      logger.info('outbox relay stopped');
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const running = await startRelay(loadConfig(), metrics);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      running.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}

@@ -1,0 +1,42 @@
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+
+// BIGINT (positions) arrive as strings by default; positions stay far below 2^53, so numbers are safe.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+
+export interface PoolOptions {
+  readonly min?: number;
+  readonly max?: number;
+  readonly applicationName?: string;
+}
+
+/** A knex pool on PostgreSQL. Commands, queries and projections each get their own. */
+export function connect(url: string, options: PoolOptions = {}): Knex {
+  return knexFactory({
+    client: 'pg',
+    connection: { connectionString: url, application_name: options.applicationName ?? 'ledgerline' },
+    pool: { min: options.min ?? 0, max: options.max ?? 10 },
+    acquireConnectionTimeout: 10_000,
+  });
+}
+
+/** Creates the database named in `url` if it does not exist (connecting to `postgres` to do it). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!/^[a-z0-9_]+$/i.test(name)) throw new Error(`refusing to create database with unusual name "${name}"`);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) {
+      await client.query(`CREATE DATABASE "${name}"`).catch((error: { code?: string }) => {
+        if (error.code !== '42P04') throw error; // created concurrently by another process
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,250 @@
+import type { Knex } from 'knex';
+import { ConcurrencyError, IdempotencyRaceError } from './errors.js';
+
+/** `no_stream`: the stream must not exist; `any`: no check; a number: the stream's current version. */
+export type ExpectedVersion = number | 'no_stream' | 'any';
+
+export interface EventMetadata {
+  readonly correlationId: string;
+  readonly causationId: string | null;
+  readonly actor: string;
+  readonly traceId?: string;
+}
+
+/** An event already encoded (Confluent wire format) and ready to append. */
+export interface EncodedEvent {
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly schemaId: number;
+  readonly payload: Buffer;
+}
+
+export interface RecordedEvent extends EncodedEvent {
+  readonly globalPosition: number;
+  readonly streamId: string;
+  readonly streamType: string;
+  readonly streamVersion: number;
+  readonly metadata: EventMetadata;
+  readonly recordedAt: Date;
+}
+
+export interface IdempotencyRecord {
+  readonly scope: string;
+  readonly key: string;
+  readonly requestHash: string;
+}
+
+export interface AppendRequest {
+  readonly streamId: string;
+  /** The aggregate type, which is also the Kafka topic name (before any prefix), e.g. `ordering.order`. */
+  readonly streamType: string;
+  readonly expectedVersion: ExpectedVersion;
+  readonly events: readonly EncodedEvent[];
+  readonly metadata: EventMetadata;
+  /** Stored in the append's transaction with the response, so a retry returns it and appends nothing. */
+  readonly idempotency?: IdempotencyRecord;
+}
+
+export interface AppendResult {
+  readonly streamId: string;
+  /** The stream's version after the append. */
+  readonly version: number;
+  /** The global position of the last appended event. */
+  readonly position: number;
+}
+
+export interface StoredResponse {
+  readonly requestHash: string;
+  readonly response: AppendResult;
+}
+
+export interface EventStoreOptions {
+  readonly topicPrefix?: string;
+  /** Outbox shards: one relay at a time publishes a shard, which keeps each stream in order. */
+  readonly outboxShards?: number;
+}
+
+/** Appenders hold this lock shared; a catch-up reader takes it exclusively for an instant to learn a position
+ *  below which no transaction is still in flight (sequence values are taken before commit). */
+const APPEND_BARRIER_LOCK = 0x4c656467; // "Ledg"
+
+interface EventRow {
+  global_position: number;
+  stream_id: string;
+  stream_type: string;
+  stream_version: number;
+  event_id: string;
+  event_type: string;
+  schema_id: number;
+  payload: Buffer;
+  metadata: EventMetadata;
+  recorded_at: Date;
+}
+
+const toRecorded = (row: EventRow): RecordedEvent => ({
+  globalPosition: row.global_position,
+  streamId: row.stream_id,
+  streamType: row.stream_type,
+  streamVersion: row.stream_version,
+  eventId: row.event_id,
+  eventType: row.event_type,
+  schemaId: row.schema_id,
+  payload: row.payload,
+  metadata: row.metadata,
+  recordedAt: row.recorded_at,
+});
+
+const describe = (expected: ExpectedVersion): string => (typeof expected === 'number' ? String(expected) : expected);
+
+export class EventStore {
+  private readonly topicPrefix: string;
+  private readonly shards: number;
+
+  constructor(
+    readonly db: Knex,
+    options: EventStoreOptions = {},
+  ) {
+    this.topicPrefix = options.topicPrefix ?? '';
+    this.shards = options.outboxShards ?? 16;
+  }
+
+  /**
+   * Appends events to one stream in one transaction with their outbox rows (and the idempotency record).
+   * Throws ConcurrencyError when the stream is not at the expected version: of N concurrent appends at the
+   * same expected version exactly one wins, because the version check is an UPDATE of the stream's row.
+   */
+  async append(request: AppendRequest): Promise<AppendResult> {
+    const { streamId, streamType, expectedVersion, events } = request;
+    if (events.length === 0) throw new Error('append needs at least one event');
+    return this.db.transaction(async (trx) => {
+      await trx.raw('SELECT pg_advisory_xact_lock_shared(?)', [APPEND_BARRIER_LOCK]);
+      const newVersion = await this.claimVersions(trx, streamId, streamType, expectedVersion, events.length);
+      const first = newVersion - events.length + 1;
+      const rows = events.map((event, i) => ({
+        stream_id: streamId,
+        stream_type: streamType,
+        stream_version: first + i,
+        event_id: event.eventId,
+        event_type: event.eventType,
+        schema_id: event.schemaId,
+        payload: event.payload,
+        metadata: JSON.stringify(request.metadata),
+      }));
+      const inserted: { global_position: number }[] = await trx('events').insert(rows).returning('global_position');
+      const positions = inserted.map((r) => r.global_position);
+      const shard = await this.shardOf(trx, streamId);
+      await trx('outbox').insert(
+        positions.map((position) => ({ global_position: position, shard, topic: this.topicPrefix + streamType })),
+      );
+      const result: AppendResult = { streamId, version: newVersion, position: Math.max(...positions) };
+      if (request.idempotency) await this.recordIdempotency(trx, request.idempotency, result);
+      return result;
+    });
+  }
+
+  private async claimVersions(
+    trx: Knex.Transaction,
+    streamId: string,
+    streamType: string,
+    expected: ExpectedVersion,
+    count: number,
+  ): Promise<number> {
+    let claimed: { version: number }[];
+    if (expected === 'no_stream') {
+      claimed = await trx
+        .raw(
+          `INSERT INTO streams (stream_id, stream_type, version) VALUES (?, ?, ?)
+           ON CONFLICT (stream_id) DO NOTHING RETURNING version`,
+          [streamId, streamType, count],
+        )
+        .then((r: { rows: { version: number }[] }) => r.rows);
+    } else if (expected === 'any') {
+      claimed = await trx
+        .raw(
+          `INSERT INTO streams (stream_id, stream_type, version) VALUES (?, ?, ?)
+           ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + EXCLUDED.version, updated_at = now()
+           RETURNING version`,
+          [streamId, streamType, count],
+        )
+        .then((r: { rows: { version: number }[] }) => r.rows);
+    } else {
+      claimed = await trx('streams')
+        .where({ stream_id: streamId, version: expected })
+        .update({ version: expected + count, updated_at: trx.fn.now() })
+        .returning('version');
+    }
+    const row = claimed[0];
+    if (row) return row.version;
+    const actual = await trx('streams').where({ stream_id: streamId }).first('version');
+    throw new ConcurrencyError(streamId, describe(expected), actual ? (actual.version as number) : null);
+  }
+
+  private async shardOf(trx: Knex.Transaction, streamId: string): Promise<number> {
+    const r = await trx.raw('SELECT abs(hashtext(?)::bigint) % ? AS shard', [streamId, this.shards]);
+    return (r.rows[0] as { shard: number }).shard;
+  }
+
+  private async recordIdempotency(trx: Knex.Transaction, record: IdempotencyRecord, result: AppendResult) {
+    const inserted = await trx.raw(
+      `INSERT INTO idempotency_keys (scope, key, request_hash, response) VALUES (?, ?, ?, ?)
+       ON CONFLICT (scope, key) DO NOTHING RETURNING key`,
+      [record.scope, record.key, record.requestHash, JSON.stringify(result)],
+    );
+    if (inserted.rows.length === 0) throw new IdempotencyRaceError(record.scope, record.key);
+  }
+
+  /** The stored response for an idempotency key, if a command with it has committed. */
+  async findIdempotent(scope: string, key: string): Promise<StoredResponse | null> {
+    const row = await this.db('idempotency_keys').where({ scope, key }).first('request_hash', 'response');
+    return row ? { requestHash: row.request_hash as string, response: row.response as AppendResult } : null;
+  }
+
+  /** Records a command that appended nothing (already in the asked-for state) under its idempotency key. */
+  async rememberNoop(record: IdempotencyRecord, result: AppendResult): Promise<void> {
+    await this.db.transaction((trx) => this.recordIdempotency(trx, record, result));
+  }
+
+  async readStream(streamId: string, options: { fromVersion?: number; limit?: number } = {}): Promise<RecordedEvent[]> {
+    const rows: EventRow[] = await this.db('events')
+      .where('stream_id', streamId)
+      .andWhere('stream_version', '>=', options.fromVersion ?? 1)
+      .orderBy('stream_version', 'asc')
+      .limit(options.limit ?? 10_000);
+    return rows.map(toRecorded);
+  }
+
+  async readStreamBackward(streamId: string, options: { fromVersion?: number; limit?: number } = {}) {
+    const query = this.db('events').where('stream_id', streamId);
+    if (options.fromVersion !== undefined) query.andWhere('stream_version', '<=', options.fromVersion);
+    const rows: EventRow[] = await query.orderBy('stream_version', 'desc').limit(options.limit ?? 10_000);
+    return rows.map(toRecorded);
+  }
+
+  async streamVersion(streamId: string): Promise<number | null> {
+    const row = await this.db('streams').where({ stream_id: streamId }).first('version');
+    return row ? (row.version as number) : null;
+  }
+
+  /**
+   * A global position at or below which every event is committed: no append transaction is in flight below it.
+   * Taking the barrier exclusively waits for in-flight appends and briefly holds new ones back, so call it once
+   * per catch-up round, not per read.
+   */
+  async safeHighWaterMark(): Promise<number> {
+    return this.db.transaction(async (trx) => {
+      await trx.raw('SELECT pg_advisory_xact_lock(?)', [APPEND_BARRIER_LOCK]);
+      const r = await trx.raw('SELECT coalesce(max(global_position), 0) AS hwm FROM events');
+      return (r.rows[0] as { hwm: number }).hwm;
+    });
+  }
+
+  /** Events after `after` up to `upTo` (take it from safeHighWaterMark) in global order: never skips a late commit. */
+  async readAll(after: number, upTo: number, limit = 1000): Promise<RecordedEvent[]> {
+    const rows: EventRow[] = await this.db('events')
+      .where('global_position', '>', after)
+      .andWhere('global_position', '<=', upTo)
+      .orderBy('global_position', 'asc')
+      .limit(limit);
+    return rows.map(toRecorded);
+  }
+}

@@ -1,0 +1,171 @@
+import type { FastifyInstance } from 'fastify';
+import type { CommandContext, CommandResult } from '../../commands/executor.js';
+import type {
+  AddMenuItemInput,
+  OrderingCommands,
+  PlaceOrderInput,
+  RegisterRestaurantInput,
+} from '../../commands/ordering/handlers.js';
+import { MAX_PRICE_MINOR } from '../../commands/ordering/menu-item.js';
+import { MAX_LINES, MAX_QUANTITY, MIN_QUANTITY } from '../../commands/ordering/order.js';
+import { commandContext } from './context.js';
+
+// POST /commands/ordering/<command>: one route per command, each with its JSON schema.
+
+const id = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } as const;
+const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
+const address = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['line1', 'city', 'postalCode', 'country'],
+  properties: {
+    line1: text(200),
+    line2: { type: ['string', 'null'], maxLength: 200 },
+    city: text(100),
+    postalCode: text(20),
+    country: { type: 'string', pattern: '^[A-Z]{2}$' },
+  },
+} as const;
+const obj = (required: readonly string[], properties: Record<string, unknown>) =>
+  ({ type: 'object', additionalProperties: false, required, properties }) as const;
+
+const result = {
+  type: 'object',
+  properties: { streamId: { type: 'string' }, version: { type: 'integer' }, position: { type: 'integer' } },
+} as const;
+
+interface CommandRoute<Input> {
+  readonly name: string;
+  readonly created?: boolean;
+  readonly schema: Record<string, unknown>;
+  readonly run: (commands: OrderingCommands, input: Input, ctx: CommandContext) => Promise<CommandResult>;
+}
+
+const route = <Input>(r: CommandRoute<Input>): CommandRoute<unknown> => r as CommandRoute<unknown>;
+const orderIdOnly = obj(['orderId'], { orderId: id });
+
+export const orderingCommandRoutes: readonly CommandRoute<unknown>[] = [
+  route<RegisterRestaurantInput>({
+    name: 'register-restaurant',
+    created: true,
+    schema: obj(['name', 'cuisine', 'address'], { restaurantId: id, name: text(200), cuisine: text(60), address }),
+    run: (c, input, ctx) => c.registerRestaurant(input, ctx),
+  }),
+  route<{ restaurantId: string }>({
+    name: 'open-restaurant',
+    schema: obj(['restaurantId'], { restaurantId: id }),
+    run: (c, input, ctx) => c.openRestaurant(input, ctx),
+  }),
+  route<{ restaurantId: string }>({
+    name: 'close-restaurant',
+    schema: obj(['restaurantId'], { restaurantId: id }),
+    run: (c, input, ctx) => c.closeRestaurant(input, ctx),
+  }),
+  route<Required<RegisterRestaurantInput>>({
+    name: 'update-restaurant-details',
+    schema: obj(['restaurantId', 'name', 'cuisine', 'address'], {
+      restaurantId: id,
+      name: text(200),
+      cuisine: text(60),
+      address,
+    }),
+    run: (c, input, ctx) => c.updateRestaurantDetails(input, ctx),
+  }),
+  route<AddMenuItemInput>({
+    name: 'add-menu-item',
+    created: true,
+    schema: obj(['restaurantId', 'name', 'description', 'priceMinor', 'currency'], {
+      restaurantId: id,
+      menuItemId: id,
+      name: text(200),
+      description: { type: 'string', maxLength: 2000 },
+      priceMinor: { type: 'integer', minimum: 0, maximum: MAX_PRICE_MINOR },
+      currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+    }),
+    run: (c, input, ctx) => c.addMenuItem(input, ctx),
+  }),
+  route<{ menuItemId: string; priceMinor: number }>({
+    name: 'change-menu-item-price',
+    schema: obj(['menuItemId', 'priceMinor'], {
+      menuItemId: id,
+      priceMinor: { type: 'integer', minimum: 0, maximum: MAX_PRICE_MINOR },
+    }),
+    run: (c, input, ctx) => c.changeMenuItemPrice(input, ctx),
+  }),
+  route<{ menuItemId: string; available: boolean }>({
+    name: 'set-menu-item-availability',
+    schema: obj(['menuItemId', 'available'], { menuItemId: id, available: { type: 'boolean' } }),
+    run: (c, input, ctx) => c.setMenuItemAvailability(input, ctx),
+  }),
+  route<{ menuItemId: string }>({
+    name: 'remove-menu-item',
+    schema: obj(['menuItemId'], { menuItemId: id }),
+    run: (c, input, ctx) => c.removeMenuItem(input, ctx),
+  }),
+  route<PlaceOrderInput>({
+    name: 'place-order',
+    created: true,
+    schema: obj(['restaurantId', 'items', 'payment', 'deliveryAddress'], {
+      orderId: id,
+      restaurantId: id,
+      items: {
+        type: 'array',
+        minItems: 1,
+        maxItems: MAX_LINES,
+        items: obj(['menuItemId', 'quantity'], {
+          menuItemId: id,
+          quantity: { type: 'integer', minimum: MIN_QUANTITY, maximum: MAX_QUANTITY },
+        }),
+      },
+      payment: obj(['card'], { card: { type: 'string', pattern: '^[0-9 ]{12,23}$' } }),
+      deliveryAddress: address,
+    }),
+    run: (c, input, ctx) => c.placeOrder(input, ctx),
+  }),
+  route<{ orderId: string }>({
+    name: 'accept-order',
+    schema: orderIdOnly,
+    run: (c, input, ctx) => c.advanceOrder('AcceptOrder', input, ctx),
+  }),
+  route<{ orderId: string }>({
+    name: 'mark-order-preparing',
+    schema: orderIdOnly,
+    run: (c, input, ctx) => c.advanceOrder('MarkOrderPreparing', input, ctx),
+  }),
+  route<{ orderId: string }>({
+    name: 'mark-order-ready',
+    schema: orderIdOnly,
+    run: (c, input, ctx) => c.advanceOrder('MarkOrderReady', input, ctx),
+  }),
+  route<{ orderId: string; courierId?: string }>({
+    name: 'mark-order-picked-up',
+    schema: obj(['orderId'], { orderId: id, courierId: id }),
+    run: (c, input, ctx) => c.advanceOrder('MarkOrderPickedUp', input, ctx),
+  }),
+  route<{ orderId: string }>({
+    name: 'mark-order-delivered',
+    schema: orderIdOnly,
+    run: (c, input, ctx) => c.advanceOrder('MarkOrderDelivered', input, ctx),
+  }),
+  route<{ orderId: string; reason: string }>({
+    name: 'cancel-order',
+    schema: obj(['orderId', 'reason'], { orderId: id, reason: text(500) }),
+    run: (c, input, ctx) => c.cancelOrder(input, ctx),
+  }),
+];
+
+export function orderingCommandsPlugin(commands: OrderingCommands) {
+  return async (app: FastifyInstance): Promise<void> => {
+    for (const r of orderingCommandRoutes) {
+      app.post(
+        `/ordering/${r.name}`,
+        { schema: { body: r.schema, response: { 200: result, 201: result } } },
+        async (request, reply) => {
+          const out = await r.run(commands, request.body, commandContext(request, `ordering/${r.name}`));
+          reply.header('etag', `"${out.version}"`);
+          return reply.status(r.created ? 201 : 200).send(out);
+        },
+      );
+    }
+  };
+}

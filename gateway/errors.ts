@@ -1,0 +1,100 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../commands/decider.js';
+import { ConcurrencyError } from '../commands/store/errors.js';
+
+/** The one error body every route answers with. */
+export interface ErrorBody {
+  error: { code: string; message: string; details: Record<string, unknown> };
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Domain codes → HTTP status, in one place. Anything not listed is a 409 state conflict. */
+const domainStatus: Record<string, number> = {
+  RESTAURANT_NOT_FOUND: 404,
+  MENU_ITEM_NOT_FOUND: 404,
+  ORDER_NOT_FOUND: 404,
+  PAYMENT_NOT_FOUND: 404,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  INVALID_PRICE: 400,
+  INVALID_QUANTITY: 400,
+  INVALID_AMOUNT: 400,
+  ORDER_EMPTY: 400,
+  ORDER_TOO_LARGE: 400,
+  MIXED_CURRENCIES: 400,
+  // Referenced items that exist but cannot be ordered: the request is well-formed but not acceptable.
+  MENU_ITEM_UNAVAILABLE: 409,
+  MENU_ITEM_WRONG_RESTAURANT: 400,
+  RESTAURANT_CLOSED: 409,
+};
+
+export const body = (code: string, message: string, details: Record<string, unknown> = {}): ErrorBody => ({
+  error: { code, message, details },
+});
+
+export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+  if (error instanceof DomainError) {
+    reply.status(domainStatus[error.code] ?? 409).send(body(error.code, error.message, error.details));
+    return;
+  }
+  if (error instanceof ConcurrencyError) {
+    reply
+      .status(409)
+      .send(
+        body(error.code, error.message, { streamId: error.streamId, expected: error.expected, actual: error.actual }),
+      );
+    return;
+  }
+  if (error instanceof HttpError) {
+    reply.status(error.statusCode).send(body(error.code, error.message, error.details));
+    return;
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    reply.status(400).send(
+      body('VALIDATION_FAILED', `request ${fastifyError.validationContext ?? 'body'} is invalid: ${error.message}`, {
+        errors: fastifyError.validation.map((v) => ({ path: v.instancePath, message: v.message, params: v.params })),
+      }),
+    );
+    return;
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      reply.status(413).send(body('BODY_TOO_LARGE', 'request body is too large'));
+      return;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      reply.status(415).send(body('UNSUPPORTED_MEDIA_TYPE', 'send application/json'));
+      return;
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      reply.status(400).send(body('INVALID_JSON', 'the JSON body is empty'));
+      return;
+  }
+  if (error instanceof SyntaxError || fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    reply.status(400).send(body('INVALID_JSON', `the body is not valid JSON: ${error.message}`));
+    return;
+  }
+  if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    reply.status(fastifyError.statusCode).send(body(fastifyError.code ?? 'BAD_REQUEST', error.message));
+    return;
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  const unavailable = /ECONNREFUSED|ETIMEDOUT|Connection terminated|KafkaJS|unreachable/i.test(error.message);
+  if (unavailable) {
+    reply.status(503).send(body('DEPENDENCY_UNAVAILABLE', 'a service this request needs is unavailable; retry later'));
+    return;
+  }
+  reply.status(500).send(body('INTERNAL', 'internal error; the request id is in the x-request-id header'));
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
+  reply.status(404).send(body('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url}`));
+}

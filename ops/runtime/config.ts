@@ -1,0 +1,78 @@
+// Process configuration from environment variables, with defaults that work on a developer machine
+// running ops/stack. Validated once at start-up; every problem is listed in one readable error.
+
+export interface Config {
+  readonly databaseUrl: string;
+  readonly readDatabaseUrl: string;
+  readonly redisUrl: string;
+  readonly kafkaBrokers: readonly string[];
+  readonly registryUrl: string;
+  readonly searchUrl: string;
+  /** Prepended to every topic name, so tests and side-by-side environments never share a topic. */
+  readonly topicPrefix: string;
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly logLevel: string;
+  readonly outboxShards: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const url = (name: string, fallback: string, protocols: readonly string[]): string => {
+    const value = env[name] ?? fallback;
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol))
+        problems.push(`${name} must use ${protocols.join(' or ')} (got ${value})`);
+    } catch {
+      problems.push(`${name} is not a URL (got ${value})`);
+    }
+    return value;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer in ${min}..${max} (got ${raw})`);
+      return fallback;
+    }
+    return value;
+  };
+  const databaseUrl = url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/ledgerline', [
+    'postgres:',
+    'postgresql:',
+  ]);
+  const config: Config = {
+    databaseUrl,
+    readDatabaseUrl: url('READ_DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']),
+    redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:']),
+    kafkaBrokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim()),
+    registryUrl: url('SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7', ['http:', 'https:']),
+    searchUrl: url('SEARCH_URL', 'http://127.0.0.1:9200', ['http:', 'https:']),
+    topicPrefix: env.TOPIC_PREFIX ?? '',
+    httpHost: env.HOST ?? '127.0.0.1',
+    httpPort: int('PORT', 3000, 0, 65535),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    outboxShards: int('OUTBOX_SHARDS', 16, 1, 1024),
+  };
+  for (const broker of config.kafkaBrokers) {
+    if (!/^[^:\s]+:\d+$/.test(broker)) problems.push(`KAFKA_BROKERS must be host:port[,host:port] (got ${broker})`);
+  }
+  if (!/^[a-z0-9._-]*$/i.test(config.topicPrefix))
+    problems.push(`TOPIC_PREFIX may hold only letters, digits, '.', '_', '-'`);
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
+    problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got ${config.logLevel})`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,39 @@
+import { type Admin, Kafka, logLevel } from 'kafkajs';
+import type { Logger } from './log.js';
+
+const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** A kafkajs client whose logs go through pino. */
+export function createKafka(brokers: readonly string[], clientId: string, logger: Logger): Kafka {
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  return new Kafka({
+    clientId,
+    brokers: [...brokers],
+    connectionTimeout: 3000,
+    requestTimeout: 10_000,
+    retry: { retries: 5, initialRetryTime: 200 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }) => {
+        const { message, ...rest } = log;
+        logger[levels[level] ?? 'info']({ kafka: rest }, message);
+      },
+  });
+}
+
+/** Creates the topics that do not exist yet (one partition count for all). */
+export async function ensureTopics(admin: Admin, topics: readonly string[], numPartitions = 6): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t));
+  if (missing.length === 0) return;
+  await admin.createTopics({
+    topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })),
+    waitForLeaders: true,
+  });
+}

@@ -1,0 +1,25 @@
+import { connect } from '../../commands/store/database.js';
+import { loadConfig } from '../../ops/runtime/config.js';
+import { createHealthProbe, type DependencyName } from '../../ops/runtime/health.js';
+
+/**
+ * Fails fast, naming the service, when a dependency of the test is down, instead of letting the test
+ * hang on a client's retries.
+ */
+export async function requireServices(...names: DependencyName[]): Promise<void> {
+  const config = loadConfig();
+  const db = connect(config.databaseUrl, { max: 1 });
+  const probe = createHealthProbe(config, db);
+  try {
+    const report = await probe.check();
+    const down = names.filter((n) => report[n].status !== 'up');
+    if (down.length > 0) {
+      throw new Error(
+        `${down.map((n) => `${n} is down (${report[n].error})`).join('; ')}: start the stack with "ops/stack up"`,
+      );
+    }
+  } finally {
+    await probe.close();
+    await db.destroy();
+  }
+}
