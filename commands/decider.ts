@@ -18,12 +18,3 @@ export class DomainError extends Error {
     this.name = 'DomainError';
   }
 }
-
-export interface Decider<Command, State, Event> {
-  readonly initialState: () => State;
-  readonly evolve: (state: State, event: Event) => State;
-}
-
-/** Folds a stream's events, in order, into the state they describe. */
-export const fold = <State, Event>(decider: Decider<unknown, State, Event>, events: readonly Event[]): State =>
-  events.reduce(decider.evolve, decider.initialState());

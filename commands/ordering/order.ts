@@ -151,7 +151,7 @@ function placeOrder(
       });
     }
     const item = menu.items.get(menuItemId);
-    if (!item || item.status !== 'listed') {
+    if (item?.status !== 'listed') {
       throw new DomainError('MENU_ITEM_NOT_FOUND', `menu item ${menuItemId} does not exist`, { index, menuItemId });
     }
     const listed: ListedMenuItem = item;

@@ -17,6 +17,8 @@ export function connect(url: string, options: PoolOptions = {}): Knex {
     connection: { connectionString: url, application_name: options.applicationName ?? 'ledgerline' },
     pool: { min: options.min ?? 0, max: options.max ?? 10 },
     acquireConnectionTimeout: 10_000,
+    // knex prints connection failures with console.log; callers get the same error and report it themselves.
+    log: { warn: () => undefined, error: () => undefined, debug: () => undefined, deprecate: () => undefined },
   });
 }
 

@@ -1,13 +1,18 @@
-import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
+import * as eventStore from './migrations/20261125_0001_event_store.js';
 
-const directory = fileURLToPath(new URL('./migrations', import.meta.url));
+// Migrations are imported, not discovered on disk, so they load the same under tsx, vitest and a bundle.
+const migrations: Record<string, Knex.Migration> = {
+  '20261125_0001_event_store': eventStore,
+};
+
+const source: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name]!,
+};
 
 /** Brings the write-side schema up to date; safe to call from every process at start-up. */
 export async function migrateEventStore(db: Knex): Promise<void> {
-  await db.migrate.latest({
-    directory,
-    tableName: 'knex_migrations_event_store',
-    loadExtensions: ['.ts', '.js'],
-  });
+  await db.migrate.latest({ migrationSource: source, tableName: 'knex_migrations_event_store' });
 }

@@ -8,7 +8,10 @@ import { createHealthProbe, type DependencyName } from '../../ops/runtime/health
  */
 export async function requireServices(...names: DependencyName[]): Promise<void> {
   const config = loadConfig();
-  const db = connect(config.databaseUrl, { max: 1 });
+  // The server, not the application database (tests make their own databases).
+  const server = new URL(config.databaseUrl);
+  server.pathname = '/postgres';
+  const db = connect(server.toString(), { max: 1 });
   const probe = createHealthProbe(config, db);
   try {
     const report = await probe.check();
