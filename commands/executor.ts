@@ -111,7 +111,8 @@ export class CommandExecutor {
           idempotency,
         });
       } catch (error) {
-        if (error instanceof IdempotencyRaceError) {
+        // A concurrent request with the same key may have won: its response, committed with its events, is ours.
+        if (error instanceof IdempotencyRaceError || (error instanceof ConcurrencyError && context.idempotencyKey)) {
           const stored = await this.storedResponse(scope, context.idempotencyKey, hash);
           if (stored) return stored;
         }

@@ -1,0 +1,39 @@
+import type { AddressInfo } from 'node:net';
+import { startGateway } from '../../gateway/main.js';
+import { createTestDatabase, testConfig } from './env.js';
+
+export interface TestGateway {
+  readonly baseUrl: string;
+  readonly running: Awaited<ReturnType<typeof startGateway>>;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
+  eventCount(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The real gateway on an ephemeral port, on its own database and topic prefix. */
+export async function startTestGateway(label: string): Promise<TestGateway> {
+  const database = await createTestDatabase(label);
+  const running = await startGateway(testConfig(database.url));
+  const { port } = running.app.server.address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return {
+    baseUrl,
+    running,
+    async post(path, body, headers = {}) {
+      const response = await fetch(`${baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-actor-id': 'customer-1', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      return { status: response.status, body: await response.json() };
+    },
+    async eventCount() {
+      const row = await running.write.db('events').count({ n: '*' }).first();
+      return Number(row?.n ?? 0);
+    },
+    async close() {
+      await running.stop();
+      await database.drop();
+    },
+  };
+}
