@@ -22,7 +22,10 @@ export function createKafka(brokers: readonly string[], clientId: string, logger
       () =>
       ({ level, log }) => {
         const { message, ...rest } = log;
-        logger[levels[level] ?? 'info']({ kafka: rest }, message);
+        // kafkajs warns whenever an idempotent producer has bounded retries; ours are bounded on purpose (the
+        // relay retries the whole batch and consumers dedupe by event id), so the warning is noise.
+        const noise = message.startsWith('Limiting retries for the idempotent producer');
+        logger[noise ? 'debug' : (levels[level] ?? 'info')]({ kafka: rest }, message);
       },
   });
 }

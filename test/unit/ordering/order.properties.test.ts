@@ -1,0 +1,146 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  decideOrder,
+  evolveOrder,
+  initialOrder,
+  ORDER_STATUSES,
+  type Order,
+  type OrderCommand,
+  type OrderEvent,
+  type OrderStatus,
+} from '../../../commands/ordering/order.js';
+import { ORDER_ID, orderLifecycleCommand, runCommands } from './arbitraries.js';
+import { address, menuItemAdded, menuOf, NOW, openRestaurant, RESTAURANT_ID } from './fixtures.js';
+
+const menu = menuOf(openRestaurant(), {
+  'm-soup': [menuItemAdded('m-soup', { priceMinor: 850 })],
+  'm-quenelle': [menuItemAdded('m-quenelle', { priceMinor: 1650 })],
+});
+
+const decide = (command: OrderCommand, state: Order): OrderEvent[] => decideOrder(command, state, { now: NOW, menu });
+
+const placedOrder = (): Order => {
+  const placed = decide(
+    {
+      type: 'PlaceOrder',
+      data: {
+        orderId: ORDER_ID,
+        restaurantId: RESTAURANT_ID,
+        customerId: 'c-1',
+        items: [{ menuItemId: 'm-soup', quantity: 2 }],
+        deliveryAddress: address,
+        paymentMethod: { cardLast4: '4242', cardToken: 'tok_visa' },
+      },
+    },
+    initialOrder(),
+  );
+  return placed.reduce(evolveOrder, initialOrder());
+};
+
+const TERMINAL: readonly OrderStatus[] = ['CANCELLED', 'DELIVERED', 'REJECTED'];
+
+/** The status changes the lifecycle allows; anything else seen during a run is a bug. */
+const ALLOWED = new Set<string>([
+  'PENDING→CONFIRMED',
+  'PENDING→REJECTED',
+  'PENDING→CANCELLED',
+  'CONFIRMED→PREPARING',
+  'CONFIRMED→REJECTED',
+  'CONFIRMED→CANCELLED',
+  'PREPARING→READY',
+  'PREPARING→CANCELLED',
+  'READY→PICKED_UP',
+  'READY→CANCELLED',
+  'PICKED_UP→DELIVERED',
+]);
+
+const HAPPY_PATH: readonly OrderCommand[] = [
+  { type: 'ConfirmOrder', data: { orderId: ORDER_ID, paymentId: 'p-1' } },
+  { type: 'AcceptOrder', data: { orderId: ORDER_ID } },
+  { type: 'MarkOrderPreparing', data: { orderId: ORDER_ID } },
+  { type: 'MarkOrderReady', data: { orderId: ORDER_ID } },
+  { type: 'MarkOrderPickedUp', data: { orderId: ORDER_ID, courierId: 'courier-1' } },
+  { type: 'MarkOrderDelivered', data: { orderId: ORDER_ID } },
+];
+
+// Random commands interleaved with the happy path's next step (a null slot), so that runs regularly reach
+// the end of the lifecycle as well as every refusal on the way (the first property checks the coverage).
+const commands = fc
+  .array(fc.option(orderLifecycleCommand, { nil: null, freq: 2 }), { minLength: 1, maxLength: 40 })
+  .map((slots) => {
+    let next = 0;
+    return slots.map((command) => command ?? (HAPPY_PATH[next++ % HAPPY_PATH.length] as OrderCommand));
+  });
+
+describe('Order decider — properties over random command sequences', () => {
+  it('only ever moves a placed order along allowed transitions, into statuses of ORDER_STATUSES', () => {
+    const reached = new Set<string>();
+    fc.assert(
+      fc.property(commands, (sequence) => {
+        const run = runCommands(decide, evolveOrder, placedOrder(), sequence);
+        for (const step of run.steps) {
+          if ('refused' in step) continue;
+          expect(step.events.length).toBeLessThanOrEqual(1);
+          expect(ORDER_STATUSES).toContain(step.after.status);
+          reached.add(step.after.status);
+          if (step.after.status !== step.before.status) {
+            expect(ALLOWED).toContain(`${step.before.status}→${step.after.status}`);
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+    // The property is only as good as the runs: every status must actually have been visited.
+    expect([...reached].sort()).toEqual([...ORDER_STATUSES].sort());
+  });
+
+  it('never decides anything once the order is CANCELLED, DELIVERED or REJECTED', () => {
+    let terminalSteps = 0;
+    fc.assert(
+      fc.property(commands, (sequence) => {
+        const run = runCommands(decide, evolveOrder, placedOrder(), sequence);
+        let endedAs: Order['status'] | null = null;
+        for (const step of run.steps) {
+          if (endedAs !== null) {
+            terminalSteps += 1;
+            if (!('refused' in step)) expect(step.events).toEqual([]);
+            expect(('refused' in step ? step.before : step.after).status).toBe(endedAs);
+          } else if (!('refused' in step) && TERMINAL.includes(step.after.status as OrderStatus)) {
+            endedAs = step.after.status;
+          }
+        }
+        expect(run.state.status).toBe(endedAs ?? run.state.status);
+      }),
+      { numRuns: 500 },
+    );
+    expect(terminalSteps).toBeGreaterThan(0);
+  });
+
+  it('starts preparation only for an order that was confirmed and accepted', () => {
+    fc.assert(
+      fc.property(commands, (sequence) => {
+        const run = runCommands(decide, evolveOrder, placedOrder(), sequence);
+        for (const step of run.steps) {
+          if ('refused' in step || step.after.status !== 'PREPARING' || step.before.status === 'PREPARING') continue;
+          expect(step.before).toMatchObject({ status: 'CONFIRMED', accepted: true });
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a command only with a DomainError, leaving the state as it was', () => {
+    fc.assert(
+      fc.property(commands, (sequence) => {
+        // runCommands rethrows anything that is not a DomainError, which fails the property.
+        const run = runCommands(decide, evolveOrder, placedOrder(), sequence);
+        for (const [i, step] of run.steps.entries()) {
+          const next = run.steps[i + 1];
+          if ('refused' in step && next) expect(next.before).toBe(step.before);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
