@@ -5,11 +5,13 @@ import type { Logger } from '../ops/runtime/log.js';
 import { orderingCommandsPlugin } from './commands/ordering.js';
 import { body, errorHandler, notFoundHandler } from './errors.js';
 import { type HealthDeps, healthPlugin } from './health.js';
+import { type OrderingQueryDeps, orderingQueriesPlugin } from './queries/ordering.js';
 
 export interface GatewayDeps {
   readonly logger: Logger;
   readonly ordering: OrderingCommands;
   readonly health: HealthDeps;
+  readonly queries: OrderingQueryDeps;
   readonly bodyLimitBytes?: number;
 }
 
@@ -41,5 +43,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     },
     { prefix: '/commands' },
   );
+  await app.register(orderingQueriesPlugin(deps.queries), { prefix: '/queries' });
   return app;
 }

@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../commands/decider.js';
 import { ConcurrencyError } from '../commands/store/errors.js';
+import { InvalidCursorError } from '../queries/ordering/orders.js';
+import { ReadYourWritesTimeout, UnknownPositionError } from '../queries/read-your-writes.js';
 
 /** The one error body every route answers with. */
 export interface ErrorBody {
@@ -52,6 +54,14 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
       .send(
         body(error.code, error.message, { streamId: error.streamId, expected: error.expected, actual: error.actual }),
       );
+    return;
+  }
+  if (error instanceof InvalidCursorError || error instanceof UnknownPositionError) {
+    reply.status(400).send(body(error.code, error.message));
+    return;
+  }
+  if (error instanceof ReadYourWritesTimeout) {
+    reply.status(504).send(body(error.code, error.message, { position: error.position, waitedMs: error.waitedMs }));
     return;
   }
   if (error instanceof HttpError) {

@@ -2,7 +2,11 @@ import type { CommandContext } from '../commands/executor.js';
 import type { OrderingCommands } from '../commands/ordering/handlers.js';
 
 // Demo data for the quick start: fixed ids and idempotency keys, so a second run appends nothing.
-const owner = (key: string): CommandContext => ({ actor: 'demo-owner', correlationId: `demo-${key}`, idempotencyKey: `demo-${key}` });
+const owner = (key: string): CommandContext => ({
+  actor: 'demo-owner',
+  correlationId: `demo-${key}`,
+  idempotencyKey: `demo-${key}`,
+});
 const address = { line1: 'Rua Augusta 1', line2: null, city: 'Lisbon', postalCode: '1100-048', country: 'PT' };
 
 const restaurants = [

@@ -239,12 +239,14 @@ export class EventStore {
   }
 
   /** Events after `after` up to `upTo` (take it from safeHighWaterMark) in global order: never skips a late commit. */
-  async readAll(after: number, upTo: number, limit = 1000): Promise<RecordedEvent[]> {
-    const rows: EventRow[] = await this.db('events')
+  async readAll(after: number, upTo: number, limit = 1000, streamTypes?: readonly string[]): Promise<RecordedEvent[]> {
+    const query = this.db('events')
       .where('global_position', '>', after)
       .andWhere('global_position', '<=', upTo)
       .orderBy('global_position', 'asc')
       .limit(limit);
+    if (streamTypes) query.whereIn('stream_type', streamTypes);
+    const rows: EventRow[] = await query;
     return rows.map(toRecorded);
   }
 }

@@ -1,9 +1,11 @@
 import type { Knex } from 'knex';
 import * as eventStore from './migrations/20261125_0001_event_store.js';
+import * as byStreamType from './migrations/20261125_0002_events_by_stream_type.js';
 
 // Migrations are imported, not discovered on disk, so they load the same under tsx, vitest and a bundle.
 const migrations: Record<string, Knex.Migration> = {
   '20261125_0001_event_store': eventStore,
+  '20261125_0002_events_by_stream_type': byStreamType,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { CommandContext } from '../../commands/executor.js';
+import { requireActor } from '../actor.js';
 import { HttpError } from '../errors.js';
 
 const KEY_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
@@ -10,10 +11,7 @@ const KEY_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
  * Until the identity issue lands, the actor comes from the X-Actor-Id header.
  */
 export function commandContext(request: FastifyRequest, commandName: string): CommandContext {
-  const actor = request.headers['x-actor-id'];
-  if (typeof actor !== 'string' || !/^[A-Za-z0-9._@:-]{1,128}$/.test(actor)) {
-    throw new HttpError(401, 'UNAUTHENTICATED', 'send X-Actor-Id: <your account id> (JWT auth comes later)');
-  }
+  const actor = requireActor(request);
   const key = request.headers['idempotency-key'];
   if (key !== undefined && (typeof key !== 'string' || !KEY_PATTERN.test(key))) {
     throw new HttpError(

@@ -41,7 +41,7 @@ export function loadConfig(env: Env = process.env): Config {
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
+    const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(value) || value < min || value > max) {
       problems.push(`${name} must be an integer in ${min}..${max} (got ${raw})`);
       return fallback;
@@ -54,7 +54,10 @@ export function loadConfig(env: Env = process.env): Config {
   ]);
   const config: Config = {
     databaseUrl,
-    readDatabaseUrl: url('READ_DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']),
+    // Checked only when set: its default is DATABASE_URL, whose problems are already listed.
+    readDatabaseUrl: env.READ_DATABASE_URL
+      ? url('READ_DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:'])
+      : databaseUrl,
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:']),
     kafkaBrokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim()),
     registryUrl: url('SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7', ['http:', 'https:']),

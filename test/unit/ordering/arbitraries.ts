@@ -19,10 +19,12 @@ const reason = fc.constantFrom('too slow', 'card declined', 'kitchen closed', ''
 
 /** Every Order command but PlaceOrder, with the data varied where the decider reads it. */
 export const orderLifecycleCommand: fc.Arbitrary<OrderCommand> = fc.oneof(
-  fc.constantFrom('p-1', 'p-2').map((paymentId): OrderCommand => ({
-    type: 'ConfirmOrder',
-    data: { orderId: ORDER_ID, paymentId },
-  })),
+  fc.constantFrom('p-1', 'p-2').map(
+    (paymentId): OrderCommand => ({
+      type: 'ConfirmOrder',
+      data: { orderId: ORDER_ID, paymentId },
+    }),
+  ),
   reason.map((r): OrderCommand => ({ type: 'RejectOrder', data: { orderId: ORDER_ID, reason: r } })),
   fc.constant<OrderCommand>({ type: 'AcceptOrder', data: { orderId: ORDER_ID } }),
   fc.constant<OrderCommand>({ type: 'MarkOrderPreparing', data: { orderId: ORDER_ID } }),
@@ -35,7 +37,10 @@ export const orderLifecycleCommand: fc.Arbitrary<OrderCommand> = fc.oneof(
   ),
   fc.constant<OrderCommand>({ type: 'MarkOrderDelivered', data: { orderId: ORDER_ID } }),
   fc.tuple(reason, fc.constantFrom('c-1', 'restaurant', 'support')).map(
-    ([r, cancelledBy]): OrderCommand => ({ type: 'CancelOrder', data: { orderId: ORDER_ID, reason: r, cancelledBy } }),
+    ([r, cancelledBy]): OrderCommand => ({
+      type: 'CancelOrder',
+      data: { orderId: ORDER_ID, reason: r, cancelledBy },
+    }),
   ),
 );
 
@@ -66,6 +71,26 @@ export const orderCommand: fc.Arbitrary<OrderCommand> = fc.oneof(
   { arbitrary: placeOrderCommand, weight: 1 },
   { arbitrary: orderLifecycleCommand, weight: 8 },
 );
+
+/** The lifecycle's happy path after PlaceOrder, step by step. */
+export const HAPPY_PATH: readonly OrderCommand[] = [
+  { type: 'ConfirmOrder', data: { orderId: ORDER_ID, paymentId: 'p-1' } },
+  { type: 'AcceptOrder', data: { orderId: ORDER_ID } },
+  { type: 'MarkOrderPreparing', data: { orderId: ORDER_ID } },
+  { type: 'MarkOrderReady', data: { orderId: ORDER_ID } },
+  { type: 'MarkOrderPickedUp', data: { orderId: ORDER_ID, courierId: 'courier-1' } },
+  { type: 'MarkOrderDelivered', data: { orderId: ORDER_ID } },
+];
+
+/**
+ * Random commands interleaved with the happy path's next step (a null slot), so that runs regularly reach
+ * the end of the lifecycle as well as every refusal on the way. Purely random sequences almost never do.
+ */
+export const orderCommandsAlongHappyPath = (noise: fc.Arbitrary<OrderCommand>): fc.Arbitrary<OrderCommand[]> =>
+  fc.array(fc.option(noise, { nil: null, freq: 2 }), { minLength: 1, maxLength: 40 }).map((slots) => {
+    let next = 0;
+    return slots.map((command) => command ?? (HAPPY_PATH[next++ % HAPPY_PATH.length] as OrderCommand));
+  });
 
 const amount = fc.oneof(fc.integer({ min: 1, max: 100_000 }), fc.constantFrom(0, -5, 2.5));
 
@@ -106,18 +131,27 @@ export const menuItemCommand: fc.Arbitrary<MenuItemCommand> = fc.oneof(
       },
     }),
   ),
-  price.map((priceMinor): MenuItemCommand => ({ type: 'ChangeMenuItemPrice', data: { menuItemId: MENU_ITEM_ID, priceMinor } })),
+  price.map(
+    (priceMinor): MenuItemCommand => ({ type: 'ChangeMenuItemPrice', data: { menuItemId: MENU_ITEM_ID, priceMinor } }),
+  ),
   fc.boolean().map(
-    (available): MenuItemCommand => ({ type: 'SetMenuItemAvailability', data: { menuItemId: MENU_ITEM_ID, available } }),
+    (available): MenuItemCommand => ({
+      type: 'SetMenuItemAvailability',
+      data: { menuItemId: MENU_ITEM_ID, available },
+    }),
   ),
   fc.constant<MenuItemCommand>({ type: 'RemoveMenuItem', data: { menuItemId: MENU_ITEM_ID } }),
 );
 
-const addressVariant: fc.Arbitrary<Address> = fc.constantFrom<Address>(address, { ...address, line2: 'bâtiment B' }, {
-  ...address,
-  city: 'Villeurbanne',
-  postalCode: '69100',
-});
+const addressVariant: fc.Arbitrary<Address> = fc.constantFrom<Address>(
+  address,
+  { ...address, line2: 'bâtiment B' },
+  {
+    ...address,
+    city: 'Villeurbanne',
+    postalCode: '69100',
+  },
+);
 
 export const restaurantCommand: fc.Arbitrary<RestaurantCommand> = fc.oneof(
   fc.constant<RestaurantCommand>({
@@ -126,12 +160,14 @@ export const restaurantCommand: fc.Arbitrary<RestaurantCommand> = fc.oneof(
   }),
   fc.constant<RestaurantCommand>({ type: 'OpenRestaurant', data: { restaurantId: RESTAURANT_ID } }),
   fc.constant<RestaurantCommand>({ type: 'CloseRestaurant', data: { restaurantId: RESTAURANT_ID } }),
-  fc.tuple(fc.constantFrom('Chez Lina', 'Chez Lina & fils'), fc.constantFrom('lyonnaise', 'bouchon'), addressVariant).map(
-    ([name, cuisine, addr]): RestaurantCommand => ({
-      type: 'UpdateRestaurantDetails',
-      data: { restaurantId: RESTAURANT_ID, name, cuisine, address: addr },
-    }),
-  ),
+  fc
+    .tuple(fc.constantFrom('Chez Lina', 'Chez Lina & fils'), fc.constantFrom('lyonnaise', 'bouchon'), addressVariant)
+    .map(
+      ([name, cuisine, addr]): RestaurantCommand => ({
+        type: 'UpdateRestaurantDetails',
+        data: { restaurantId: RESTAURANT_ID, name, cuisine, address: addr },
+      }),
+    ),
 );
 
 // ---- events with arbitrary (but well-typed) data, for evolve's totality ------------------------------------
@@ -189,7 +225,14 @@ export const anyOrderEvent: fc.Arbitrary<OrderEvent> = fc.oneof(
 
 export const anyPaymentEvent: fc.Arbitrary<PaymentEvent> = fc.oneof(
   fc
-    .record({ paymentId: id, orderId: id, providerRef: id, amountMinor: minor, currency: text, authorizedAt: timestamp })
+    .record({
+      paymentId: id,
+      orderId: id,
+      providerRef: id,
+      amountMinor: minor,
+      currency: text,
+      authorizedAt: timestamp,
+    })
     .map((data): PaymentEvent => ({ type: 'PaymentAuthorized', data })),
   fc
     .record({ paymentId: id, orderId: id, reason: text, amountMinor: minor, currency: text, declinedAt: timestamp })

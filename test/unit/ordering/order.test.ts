@@ -86,7 +86,13 @@ const rejected: OrderEvent = {
 };
 const cancelled: OrderEvent = {
   type: 'OrderCancelled',
-  data: { orderId: ORDER_ID, reason: 'changed my mind', cancelledBy: 'c-1', previousStatus: 'PENDING', cancelledAt: EARLIER },
+  data: {
+    orderId: ORDER_ID,
+    reason: 'changed my mind',
+    cancelledBy: 'c-1',
+    previousStatus: 'PENDING',
+    cancelledAt: EARLIER,
+  },
 };
 
 /** The shortest history that leaves the order in each status. */
@@ -336,7 +342,11 @@ describe('Order decider — PlaceOrder', () => {
 describe('Order decider — lifecycle', () => {
   it('walks PENDING → CONFIRMED → accepted → PREPARING → READY → PICKED_UP → DELIVERED, one event per step', () => {
     const steps: [OrderCommand, OrderEvent, Order['status']][] = [
-      [confirm, { type: 'OrderConfirmed', data: { orderId: ORDER_ID, paymentId: 'p-1', confirmedAt: AT } }, 'CONFIRMED'],
+      [
+        confirm,
+        { type: 'OrderConfirmed', data: { orderId: ORDER_ID, paymentId: 'p-1', confirmedAt: AT } },
+        'CONFIRMED',
+      ],
       [accept, { type: 'OrderAccepted', data: { orderId: ORDER_ID, acceptedAt: AT } }, 'CONFIRMED'],
       [markPreparing, { type: 'OrderPreparationStarted', data: { orderId: ORDER_ID, startedAt: AT } }, 'PREPARING'],
       [markReady, { type: 'OrderReadyForPickup', data: { orderId: ORDER_ID, readyAt: AT } }, 'READY'],
@@ -402,34 +412,38 @@ describe('Order decider — lifecycle', () => {
     expect(given([...history[status], rejected]).status).toBe('REJECTED');
   });
 
-  it.each<[string, OrderCommand, OrderStatus]>([
-    ['confirming', confirm, 'PREPARING'],
-    ['confirming', confirm, 'CANCELLED'],
-    ['confirming', confirm, 'REJECTED'],
-    ['rejecting', reject, 'PREPARING'],
-    ['rejecting', reject, 'DELIVERED'],
-    ['rejecting', reject, 'CANCELLED'],
-    ['preparing', markPreparing, 'PENDING'],
-    ['preparing', markPreparing, 'READY'],
-    ['preparing', markPreparing, 'CANCELLED'],
-    ['marking ready', markReady, 'PENDING'],
-    ['marking ready', markReady, 'CONFIRMED'],
-    ['marking ready', markReady, 'PICKED_UP'],
-    ['picking up', markPickedUp, 'CONFIRMED'],
-    ['picking up', markPickedUp, 'PREPARING'],
-    ['picking up', markPickedUp, 'CANCELLED'],
-    ['delivering', markDelivered, 'PENDING'],
-    ['delivering', markDelivered, 'READY'],
-    ['delivering', markDelivered, 'REJECTED'],
-    ['accepting', accept, 'CANCELLED'],
-    ['accepting', accept, 'REJECTED'],
-  ])('refuses %s a %s order with ORDER_INVALID_TRANSITION', (_verb, command, status) => {
+  it.each<[string, OrderStatus, OrderCommand]>([
+    ['confirming', 'PREPARING', confirm],
+    ['confirming', 'CANCELLED', confirm],
+    ['confirming', 'REJECTED', confirm],
+    ['rejecting', 'PREPARING', reject],
+    ['rejecting', 'DELIVERED', reject],
+    ['rejecting', 'CANCELLED', reject],
+    ['preparing', 'PENDING', markPreparing],
+    ['preparing', 'READY', markPreparing],
+    ['preparing', 'CANCELLED', markPreparing],
+    ['marking ready', 'PENDING', markReady],
+    ['marking ready', 'CONFIRMED', markReady],
+    ['marking ready', 'PICKED_UP', markReady],
+    ['picking up', 'CONFIRMED', markPickedUp],
+    ['picking up', 'PREPARING', markPickedUp],
+    ['picking up', 'CANCELLED', markPickedUp],
+    ['delivering', 'PENDING', markDelivered],
+    ['delivering', 'READY', markDelivered],
+    ['delivering', 'REJECTED', markDelivered],
+    ['accepting', 'CANCELLED', accept],
+    ['accepting', 'REJECTED', accept],
+  ])('refuses %s a %s order with ORDER_INVALID_TRANSITION', (_verb, status, command) => {
     expect(refusal(() => when(command, history[status])).code).toBe('ORDER_INVALID_TRANSITION');
   });
 
   it.each<[string, OrderCommand, readonly OrderEvent[]]>([
     ['confirming a CONFIRMED order', confirm, history.CONFIRMED],
-    ['confirming a CONFIRMED order with another payment id', { ...confirm, data: { orderId: ORDER_ID, paymentId: 'p-2' } }, history.CONFIRMED],
+    [
+      'confirming a CONFIRMED order with another payment id',
+      { ...confirm, data: { orderId: ORDER_ID, paymentId: 'p-2' } },
+      history.CONFIRMED,
+    ],
     ['accepting an accepted order', accept, [placed, confirmed, accepted]],
     ['accepting an order already in preparation', accept, history.PREPARING],
     ['accepting a delivered order', accept, history.DELIVERED],

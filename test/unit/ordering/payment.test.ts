@@ -26,7 +26,10 @@ const recordDeclined = (amountMinor = 2550): PaymentCommand => ({
   data: { paymentId: PAYMENT_ID, orderId: ORDER_ID, reason: 'insufficient funds', amountMinor, currency: 'EUR' },
 });
 const recordCaptured: PaymentCommand = { type: 'RecordPaymentCaptured', data: { paymentId: PAYMENT_ID } };
-const recordVoided: PaymentCommand = { type: 'RecordPaymentVoided', data: { paymentId: PAYMENT_ID, reason: 'order cancelled' } };
+const recordVoided: PaymentCommand = {
+  type: 'RecordPaymentVoided',
+  data: { paymentId: PAYMENT_ID, reason: 'order cancelled' },
+};
 const recordRefunded: PaymentCommand = {
   type: 'RecordPaymentRefunded',
   data: { paymentId: PAYMENT_ID, reason: 'order cancelled after capture' },
@@ -34,11 +37,25 @@ const recordRefunded: PaymentCommand = {
 
 const authorized: PaymentEvent = {
   type: 'PaymentAuthorized',
-  data: { paymentId: PAYMENT_ID, orderId: ORDER_ID, providerRef: 'pi_123', amountMinor: 2550, currency: 'EUR', authorizedAt: EARLIER },
+  data: {
+    paymentId: PAYMENT_ID,
+    orderId: ORDER_ID,
+    providerRef: 'pi_123',
+    amountMinor: 2550,
+    currency: 'EUR',
+    authorizedAt: EARLIER,
+  },
 };
 const declined: PaymentEvent = {
   type: 'PaymentDeclined',
-  data: { paymentId: PAYMENT_ID, orderId: ORDER_ID, reason: 'insufficient funds', amountMinor: 2550, currency: 'EUR', declinedAt: EARLIER },
+  data: {
+    paymentId: PAYMENT_ID,
+    orderId: ORDER_ID,
+    reason: 'insufficient funds',
+    amountMinor: 2550,
+    currency: 'EUR',
+    declinedAt: EARLIER,
+  },
 };
 const captured: PaymentEvent = {
   type: 'PaymentCaptured',
@@ -50,7 +67,14 @@ const voided: PaymentEvent = {
 };
 const refunded: PaymentEvent = {
   type: 'PaymentRefunded',
-  data: { paymentId: PAYMENT_ID, orderId: ORDER_ID, reason: 'x', amountMinor: 2550, currency: 'EUR', refundedAt: EARLIER },
+  data: {
+    paymentId: PAYMENT_ID,
+    orderId: ORDER_ID,
+    reason: 'x',
+    amountMinor: 2550,
+    currency: 'EUR',
+    refundedAt: EARLIER,
+  },
 };
 
 const history: Record<PaymentStatus, readonly PaymentEvent[]> = {
@@ -68,7 +92,14 @@ describe('Payment decider — provider outcome', () => {
     expect(decided).toEqual([
       {
         type: 'PaymentAuthorized',
-        data: { paymentId: PAYMENT_ID, orderId: ORDER_ID, providerRef: 'pi_123', amountMinor: 2550, currency: 'EUR', authorizedAt: AT },
+        data: {
+          paymentId: PAYMENT_ID,
+          orderId: ORDER_ID,
+          providerRef: 'pi_123',
+          amountMinor: 2550,
+          currency: 'EUR',
+          authorizedAt: AT,
+        },
       },
     ]);
     expect(given(decided)).toEqual({
@@ -141,7 +172,10 @@ describe('Payment decider — capture, void, refund', () => {
     const decided = when(recordVoided, history.AUTHORIZED);
 
     expect(decided).toEqual([
-      { type: 'PaymentVoided', data: { paymentId: PAYMENT_ID, orderId: ORDER_ID, reason: 'order cancelled', voidedAt: AT } },
+      {
+        type: 'PaymentVoided',
+        data: { paymentId: PAYMENT_ID, orderId: ORDER_ID, reason: 'order cancelled', voidedAt: AT },
+      },
     ]);
     expect(given([...history.AUTHORIZED, ...decided]).status).toBe('VOIDED');
   });

@@ -27,7 +27,13 @@ const register: RestaurantCommand = {
 };
 const open: RestaurantCommand = { type: 'OpenRestaurant', data: { restaurantId: RESTAURANT_ID } };
 const close: RestaurantCommand = { type: 'CloseRestaurant', data: { restaurantId: RESTAURANT_ID } };
-const newAddress: Address = { line1: '3 Quai Saint-Vincent', line2: '2e étage', city: 'Lyon', postalCode: '69001', country: 'FR' };
+const newAddress: Address = {
+  line1: '3 Quai Saint-Vincent',
+  line2: '2e étage',
+  city: 'Lyon',
+  postalCode: '69001',
+  country: 'FR',
+};
 const update = (changes: Partial<{ name: string; cuisine: string; address: Address }>): RestaurantCommand => ({
   type: 'UpdateRestaurantDetails',
   data: { restaurantId: RESTAURANT_ID, name: 'Chez Lina', cuisine: 'lyonnaise', address, ...changes },

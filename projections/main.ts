@@ -1,0 +1,62 @@
+// The projector process: `tsx projections/main.ts`. Runs every projection of the system, each as its own
+// consumer group; run several processes to share the partitions.
+import { Registry } from 'prom-client';
+import { connect, ensureDatabase } from '../commands/store/database.js';
+import { migrateEventStore } from '../commands/store/migrate.js';
+import { loadConfig } from '../ops/runtime/config.js';
+import { createKafka } from '../ops/runtime/kafka.js';
+import { createLogger } from '../ops/runtime/log.js';
+import { EventCodec } from '../schemas/codec.js';
+import { createRegistryClient } from '../schemas/registry.js';
+import { ORDERS_PROJECTION, ORDERS_VERSION, ordersReadModel } from './ordering/orders.js';
+import { postgresProjection } from './runtime/postgres.js';
+import { ProjectionRunner } from './runtime/runner.js';
+import { ensureRuntimeTables } from './runtime/tables.js';
+import type { Projection } from './runtime/types.js';
+import { activeVersion } from './runtime/versions.js';
+
+export async function startProjector(config = loadConfig(), metrics = new Registry()) {
+  const logger = createLogger('projector', config.logLevel);
+  await ensureDatabase(config.databaseUrl);
+  await ensureDatabase(config.readDatabaseUrl);
+  // Writer schemas are read from the event store's copy (and the registry as a fallback).
+  const storeDb = connect(config.databaseUrl, { max: 2, applicationName: 'ledgerline-projector-schemas' });
+  await migrateEventStore(storeDb);
+  const readDb = connect(config.readDatabaseUrl, { max: 8, applicationName: 'ledgerline-projector' });
+  await ensureRuntimeTables(readDb);
+  const codec = new EventCodec(createRegistryClient(config.registryUrl), storeDb, config.topicPrefix);
+  const kafka = createKafka(config.kafkaBrokers, 'ledgerline-projector', logger);
+  const producer = kafka.producer({ allowAutoTopicCreation: true });
+  await producer.connect();
+
+  const projections: Projection[] = [
+    postgresProjection(readDb, ordersReadModel(await activeVersion(readDb, ORDERS_PROJECTION, ORDERS_VERSION))),
+  ];
+  const runners = projections.map(
+    (p) => new ProjectionRunner(kafka, producer, codec, p, logger, { topicPrefix: config.topicPrefix, metrics }),
+  );
+  for (const runner of runners) await runner.start();
+  return {
+    readDb,
+    runners,
+    async stop() {
+      for (const runner of runners) await runner.stop();
+      await producer.disconnect();
+      await readDb.destroy();
+      await storeDb.destroy();
+      logger.info('projector stopped');
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const running = await startProjector();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      running.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}

@@ -1,0 +1,158 @@
+import type { Knex } from 'knex';
+import type { PostgresReadModel } from '../runtime/postgres.js';
+import type { ProjectedEvent } from '../runtime/types.js';
+import { type DailyDelta, dailyDeltas, evolveOrderView, mergeDeltas, type OrderView } from './order-view.js';
+
+export const ORDERS_PROJECTION = 'ordering.orders';
+/** The version a fresh deployment starts with; a rebuild makes the next one and switches to it. */
+export const ORDERS_VERSION = 1;
+
+/** Table names of one version of the orders read model. */
+export const ordersTables = (version: number) => ({
+  orders: `ordering_orders_v${version}`,
+  daily: `ordering_restaurant_daily_v${version}`,
+});
+
+interface OrderRow {
+  order_id: string;
+  customer_id: string;
+  restaurant_id: string;
+  status: string;
+  items: OrderView['items'];
+  total_minor: number;
+  currency: string;
+  accepted: boolean;
+  payment_id: string | null;
+  reason: string | null;
+  placed_at: Date | string;
+  updated_at: Date | string;
+  version: number;
+  position: number;
+}
+
+const iso = (v: Date | string): string => (v instanceof Date ? v.toISOString() : v);
+
+export const toView = (r: OrderRow): OrderView => ({
+  orderId: r.order_id,
+  customerId: r.customer_id,
+  restaurantId: r.restaurant_id,
+  status: r.status,
+  items: r.items,
+  totalMinor: Number(r.total_minor),
+  currency: r.currency,
+  accepted: r.accepted,
+  paymentId: r.payment_id,
+  reason: r.reason,
+  placedAt: iso(r.placed_at),
+  updatedAt: iso(r.updated_at),
+  version: r.version,
+  position: Number(r.position),
+});
+
+const toRow = (v: OrderView) => ({
+  order_id: v.orderId,
+  customer_id: v.customerId,
+  restaurant_id: v.restaurantId,
+  status: v.status,
+  items: JSON.stringify(v.items),
+  total_minor: v.totalMinor,
+  currency: v.currency,
+  accepted: v.accepted,
+  payment_id: v.paymentId,
+  reason: v.reason,
+  placed_at: v.placedAt,
+  updated_at: v.updatedAt,
+  version: v.version,
+  position: v.position,
+});
+
+/**
+ * Orders by customer and by restaurant, and each restaurant's daily figures (orders by status, totals).
+ * A batch loads the rows it touches once, folds the events in memory and writes each row once, which is what
+ * makes a rebuild fast.
+ */
+export function ordersReadModel(version: number): PostgresReadModel {
+  const t = ordersTables(version);
+  return {
+    name: ORDERS_PROJECTION,
+    version,
+    topics: ['ordering.order'],
+    async createTables(db) {
+      await db.transaction(async (trx) => {
+        await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [t.orders]);
+        await trx.raw(`
+          CREATE TABLE IF NOT EXISTS ${t.orders} (
+            order_id text PRIMARY KEY,
+            customer_id text NOT NULL,
+            restaurant_id text NOT NULL,
+            status text NOT NULL,
+            items jsonb NOT NULL,
+            total_minor bigint NOT NULL,
+            currency text NOT NULL,
+            accepted boolean NOT NULL,
+            payment_id text,
+            reason text,
+            placed_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL,
+            version integer NOT NULL,
+            position bigint NOT NULL
+          );
+          CREATE INDEX IF NOT EXISTS ${t.orders}_customer ON ${t.orders} (customer_id, placed_at DESC, order_id DESC);
+          CREATE INDEX IF NOT EXISTS ${t.orders}_restaurant ON ${t.orders} (restaurant_id, placed_at DESC, order_id DESC);
+          CREATE INDEX IF NOT EXISTS ${t.orders}_placed ON ${t.orders} (placed_at DESC, order_id DESC);
+          CREATE TABLE IF NOT EXISTS ${t.daily} (
+            restaurant_id text NOT NULL,
+            day date NOT NULL,
+            status text NOT NULL,
+            orders integer NOT NULL,
+            total_minor bigint NOT NULL,
+            PRIMARY KEY (restaurant_id, day, status)
+          );
+        `);
+      });
+    },
+    async dropTables(db) {
+      await db.raw(`DROP TABLE IF EXISTS ${t.orders}, ${t.daily}`);
+    },
+    async apply(trx, events) {
+      await applyOrderEvents(trx, t, events);
+    },
+  };
+}
+
+async function applyOrderEvents(
+  trx: Knex.Transaction,
+  t: ReturnType<typeof ordersTables>,
+  events: readonly ProjectedEvent[],
+): Promise<void> {
+  const ids = [...new Set(events.map((e) => String(e.data.orderId)))];
+  const existing: OrderRow[] = await trx(t.orders).whereIn('order_id', ids);
+  const before = new Map<string, OrderView>(existing.map((r) => [r.order_id, toView(r)]));
+  const current = new Map<string, OrderView | null>(before);
+  for (const event of events) {
+    const id = String(event.data.orderId);
+    current.set(id, evolveOrderView(current.get(id) ?? null, event));
+  }
+  const changed = [...current.values()].filter((v): v is OrderView => v !== null);
+  if (changed.length > 0) {
+    await trx(t.orders).insert(changed.map(toRow)).onConflict('order_id').merge();
+  }
+  const deltas: DailyDelta[] = mergeDeltas(
+    ids.flatMap((id) => dailyDeltas(before.get(id) ?? null, current.get(id) ?? null)),
+  );
+  if (deltas.length > 0) {
+    await trx.raw(
+      `INSERT INTO ${t.daily} AS d (restaurant_id, day, status, orders, total_minor)
+       SELECT * FROM unnest(?::text[], ?::date[], ?::text[], ?::int[], ?::bigint[])
+       ON CONFLICT (restaurant_id, day, status)
+       DO UPDATE SET orders = d.orders + EXCLUDED.orders, total_minor = d.total_minor + EXCLUDED.total_minor`,
+      [
+        deltas.map((d) => d.restaurantId),
+        deltas.map((d) => d.day),
+        deltas.map((d) => d.status),
+        deltas.map((d) => d.orders),
+        deltas.map((d) => d.totalMinor),
+      ],
+    );
+  }
+}

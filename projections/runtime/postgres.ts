@@ -1,0 +1,99 @@
+import type { Knex } from 'knex';
+import { versionKey } from './tables.js';
+import type { BatchSource, ProjectedEvent, Projection } from './types.js';
+
+/** A read model in PostgreSQL: its tables are suffixed with the version, so two versions live side by side. */
+export interface PostgresReadModel {
+  readonly name: string;
+  readonly version: number;
+  readonly topics: readonly string[];
+  createTables(db: Knex): Promise<void>;
+  dropTables(db: Knex): Promise<void>;
+  /** Applies events this version has not seen yet, in stream order, inside the runtime's transaction. */
+  apply(trx: Knex.Transaction, events: readonly ProjectedEvent[]): Promise<void>;
+}
+
+/**
+ * Wraps a PostgreSQL read model into a Projection: the read-model write, the stream versions seen and the
+ * partition checkpoint commit in one transaction, so a redelivered event (stream version already seen) is
+ * skipped and a crash leaves either all of a batch or none of it.
+ */
+export function postgresProjection(
+  db: Knex,
+  model: PostgresReadModel,
+): Projection & { readonly model: PostgresReadModel } {
+  const key = versionKey(model.name, model.version);
+  return {
+    name: model.name,
+    version: model.version,
+    topics: model.topics,
+    model,
+    setup: () => model.createTables(db),
+    drop: () => model.dropTables(db),
+    applyBatch: async (events, source) => {
+      await applyInTransaction(db, key, model, events, source);
+    },
+  };
+}
+
+export async function applyInTransaction(
+  db: Knex,
+  key: string,
+  model: PostgresReadModel,
+  events: readonly ProjectedEvent[],
+  source: BatchSource | null,
+): Promise<number> {
+  if (events.length === 0 && !source) return 0;
+  return db.transaction(async (trx) => {
+    const streams = [...new Set(events.map((e) => e.streamId))].sort();
+    let fresh: ProjectedEvent[] = [];
+    if (streams.length > 0) {
+      // Serialises two consumers of one stream during a rebalance hand-over; sorted, so never a deadlock.
+      await trx.raw(
+        'SELECT pg_advisory_xact_lock(hashtextextended(? || s, 0)) FROM unnest(?::text[]) AS s ORDER BY s',
+        [key, streams],
+      );
+      const seen = await trx('projection_streams')
+        .where('projection', key)
+        .whereIn('stream_id', streams)
+        .select('stream_id', 'version');
+      const versions = new Map<string, number>(
+        seen.map((r: { stream_id: string; version: number }) => [r.stream_id, r.version]),
+      );
+      const positions = new Map<string, number>();
+      for (const event of events) {
+        if (event.streamVersion <= (versions.get(event.streamId) ?? 0)) continue; // already applied
+        fresh.push(event);
+        versions.set(event.streamId, event.streamVersion);
+        positions.set(event.streamId, event.globalPosition);
+      }
+      fresh = fresh.sort((a, b) => a.globalPosition - b.globalPosition);
+      if (fresh.length > 0) {
+        await model.apply(trx, fresh);
+        const rows = [...positions].map(([streamId, position]) => ({
+          projection: key,
+          stream_id: streamId,
+          version: versions.get(streamId)!,
+          position,
+        }));
+        await trx('projection_streams')
+          .insert(rows)
+          .onConflict(['projection', 'stream_id'])
+          .merge(['version', 'position']);
+      }
+    }
+    if (source) {
+      await trx('projection_checkpoints')
+        .insert({
+          projection: key,
+          topic: source.topic,
+          partition: source.partition,
+          offset: source.lastOffset,
+          updated_at: trx.fn.now(),
+        })
+        .onConflict(['projection', 'topic', 'partition'])
+        .merge(['offset', 'updated_at']);
+    }
+    return fresh.length;
+  });
+}

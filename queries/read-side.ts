@@ -1,0 +1,33 @@
+import { connect, ensureDatabase } from '../commands/store/database.js';
+import type { Config } from '../ops/runtime/config.js';
+import { ORDERS_PROJECTION, ORDERS_VERSION, ordersReadModel } from '../projections/ordering/orders.js';
+import { ensureRuntimeTables } from '../projections/runtime/tables.js';
+import { cachedActiveVersion } from '../projections/runtime/versions.js';
+import { OrderQueries } from './ordering/orders.js';
+import { PositionWaiter } from './read-your-writes.js';
+
+/**
+ * The query side's connections: its own pool on the read database, and a small one on the event store used
+ * only to resolve `?after=<position>` (which stream and version that position is).
+ */
+export async function openReadSide(config: Config) {
+  await ensureDatabase(config.readDatabaseUrl);
+  const readDb = connect(config.readDatabaseUrl, { max: 10, applicationName: 'ledgerline-queries' });
+  const storeDb = connect(config.databaseUrl, { max: 2, applicationName: 'ledgerline-queries-positions' });
+  await ensureRuntimeTables(readDb);
+  const ordersVersion = cachedActiveVersion(readDb, ORDERS_PROJECTION, ORDERS_VERSION);
+  // The tables exist before the projector first runs, so queries answer "not found" instead of failing.
+  await ordersReadModel(await ordersVersion()).createTables(readDb);
+  return {
+    readDb,
+    ordering: {
+      orders: new OrderQueries(readDb, ordersVersion),
+      waiter: new PositionWaiter(storeDb, readDb),
+      ordersProjection: async () => ordersReadModel(await ordersVersion()),
+    },
+    async close() {
+      await readDb.destroy();
+      await storeDb.destroy();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import { startRelay } from '../../commands/relay/main.js';
+import { openWriteSide } from '../../commands/write-side.js';
+import type { Config } from '../../ops/runtime/config.js';
+import { startProjector } from '../../projections/main.js';
+import { openReadSide } from '../../queries/read-side.js';
+import { createTestDatabase, testConfig } from './env.js';
+
+/** Polls `check` until it returns a value (not undefined/false) or the timeout passes. */
+export async function waitUntil<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface TestSystem {
+  readonly config: Config;
+  readonly url: string;
+  readonly write: Awaited<ReturnType<typeof openWriteSide>>;
+  readonly read: Awaited<ReturnType<typeof openReadSide>>;
+  readonly relay: Awaited<ReturnType<typeof startRelay>>;
+  projector: Awaited<ReturnType<typeof startProjector>> | null;
+  startProjector(): Promise<void>;
+  stopProjector(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Write side, relay, projector and read side in this process, on a fresh database and topic prefix. */
+export async function startTestSystem(label: string, options: { projector?: boolean } = {}): Promise<TestSystem> {
+  const database = await createTestDatabase(label);
+  const config = testConfig(database.url);
+  const write = await openWriteSide(config);
+  const relay = await startRelay(config);
+  const read = await openReadSide(config);
+  const system: TestSystem = {
+    config,
+    url: database.url,
+    write,
+    read,
+    relay,
+    projector: null,
+    async startProjector() {
+      system.projector ??= await startProjector(config);
+    },
+    async stopProjector() {
+      await system.projector?.stop();
+      system.projector = null;
+    },
+    async close() {
+      await system.stopProjector();
+      await relay.stop();
+      await read.close();
+      await write.close();
+      await database.drop();
+    },
+  };
+  if (options.projector ?? true) await system.startProjector();
+  return system;
+}
