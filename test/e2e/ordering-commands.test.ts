@@ -12,7 +12,11 @@ let otherRestaurantItemId: string;
 const asOwner = { 'x-actor-id': 'owner-1' };
 
 async function menuFixture() {
-  const r = await gw.post('/commands/ordering/register-restaurant', { name: 'Forno', cuisine: 'italian', address }, asOwner);
+  const r = await gw.post(
+    '/commands/ordering/register-restaurant',
+    { name: 'Forno', cuisine: 'italian', address },
+    asOwner,
+  );
   expect(r.status).toBe(201);
   restaurantId = (r.body as { streamId: string }).streamId.replace(/^restaurant-/, '');
   expect((await gw.post('/commands/ordering/open-restaurant', { restaurantId }, asOwner)).status).toBe(200);
@@ -27,8 +31,16 @@ async function menuFixture() {
   };
   pizzaId = await add(restaurantId, 'Margherita', 950);
   saladId = await add(restaurantId, 'Caprese', 700);
-  const other = await gw.post('/commands/ordering/register-restaurant', { name: 'Other', cuisine: 'thai', address }, asOwner);
-  otherRestaurantItemId = await add((other.body as { streamId: string }).streamId.replace(/^restaurant-/, ''), 'Pad thai', 1100);
+  const other = await gw.post(
+    '/commands/ordering/register-restaurant',
+    { name: 'Other', cuisine: 'thai', address },
+    asOwner,
+  );
+  otherRestaurantItemId = await add(
+    (other.body as { streamId: string }).streamId.replace(/^restaurant-/, ''),
+    'Pad thai',
+    1100,
+  );
 }
 
 const order = (overrides: Record<string, unknown> = {}) => ({
@@ -52,7 +64,11 @@ describe('POST /commands/ordering/*', () => {
   it('places an order and returns its stream id, version and global position', async () => {
     const res = await gw.post('/commands/ordering/place-order', order());
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ streamId: expect.stringMatching(/^order-/), version: 1, position: expect.any(Number) });
+    expect(res.body).toMatchObject({
+      streamId: expect.stringMatching(/^order-/),
+      version: 1,
+      position: expect.any(Number),
+    });
     const [event] = await gw.running.write.store.readStream((res.body as { streamId: string }).streamId);
     const decoded = await gw.running.write.codec.decode(event!.payload);
     expect(decoded.eventType).toBe('OrderPlaced');
@@ -64,8 +80,18 @@ describe('POST /commands/ordering/*', () => {
     const orderId = randomUUID();
     expect((await gw.post('/commands/ordering/place-order', order({ orderId }))).status).toBe(201);
     // Payment confirmation is the saga's command, not a client's: issue it the way the saga will.
-    await gw.running.write.ordering.advanceOrder('ConfirmOrder', { orderId, paymentId: 'pay-1' }, { actor: 'saga', correlationId: 'c' });
-    for (const step of ['accept-order', 'mark-order-preparing', 'mark-order-ready', 'mark-order-picked-up', 'mark-order-delivered']) {
+    await gw.running.write.ordering.advanceOrder(
+      'ConfirmOrder',
+      { orderId, paymentId: 'pay-1' },
+      { actor: 'saga', correlationId: 'c' },
+    );
+    for (const step of [
+      'accept-order',
+      'mark-order-preparing',
+      'mark-order-ready',
+      'mark-order-picked-up',
+      'mark-order-delivered',
+    ]) {
       const res = await gw.post(`/commands/ordering/${step}`, { orderId }, asOwner);
       expect(res.status, step).toBe(200);
     }
@@ -85,29 +111,74 @@ describe('POST /commands/ordering/*', () => {
 
   const badRequests: [string, string, unknown, number, string, Record<string, string>?][] = [
     ['missing fields', 'place-order', { restaurantId: 'x' }, 400, 'VALIDATION_FAILED'],
-    ['a quantity sent as a string', 'place-order', () => order({ items: [{ menuItemId: pizzaId, quantity: '2' }] }), 400, 'VALIDATION_FAILED'],
-    ['a negative quantity', 'place-order', () => order({ items: [{ menuItemId: pizzaId, quantity: -1 }] }), 400, 'VALIDATION_FAILED'],
-    ['a huge quantity', 'place-order', () => order({ items: [{ menuItemId: pizzaId, quantity: 1e9 }] }), 400, 'VALIDATION_FAILED'],
+    [
+      'a quantity sent as a string',
+      'place-order',
+      () => order({ items: [{ menuItemId: pizzaId, quantity: '2' }] }),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a negative quantity',
+      'place-order',
+      () => order({ items: [{ menuItemId: pizzaId, quantity: -1 }] }),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a huge quantity',
+      'place-order',
+      () => order({ items: [{ menuItemId: pizzaId, quantity: 1e9 }] }),
+      400,
+      'VALIDATION_FAILED',
+    ],
     ['an empty order', 'place-order', () => order({ items: [] }), 400, 'VALIDATION_FAILED'],
-    ['an unknown menu item', 'place-order', () => order({ items: [{ menuItemId: 'nope', quantity: 1 }] }), 404, 'MENU_ITEM_NOT_FOUND'],
-    ['an item of another restaurant', 'place-order', () => order({ items: [{ menuItemId: otherRestaurantItemId, quantity: 1 }] }), 400, 'MENU_ITEM_WRONG_RESTAURANT'],
+    [
+      'an unknown menu item',
+      'place-order',
+      () => order({ items: [{ menuItemId: 'nope', quantity: 1 }] }),
+      404,
+      'MENU_ITEM_NOT_FOUND',
+    ],
+    [
+      'an item of another restaurant',
+      'place-order',
+      () => order({ items: [{ menuItemId: otherRestaurantItemId, quantity: 1 }] }),
+      400,
+      'MENU_ITEM_WRONG_RESTAURANT',
+    ],
     ['an unknown property', 'open-restaurant', () => ({ restaurantId, extra: true }), 400, 'VALIDATION_FAILED'],
     ['invalid JSON', 'place-order', '{"restaurantId": ', 400, 'INVALID_JSON'],
     ['an oversized body', 'place-order', () => order({ junk: 'x'.repeat(100_000) }), 413, 'BODY_TOO_LARGE'],
     ['an unknown command', 'launch-rocket', {}, 404, 'UNKNOWN_COMMAND'],
     ['no actor', 'place-order', () => order(), 401, 'UNAUTHENTICATED', { 'x-actor-id': '' }],
-    ['a price out of range', 'change-menu-item-price', () => ({ menuItemId: pizzaId, priceMinor: -5 }), 400, 'VALIDATION_FAILED'],
-    ['an order for an unknown restaurant', 'place-order', () => order({ restaurantId: 'nowhere' }), 404, 'RESTAURANT_NOT_FOUND'],
+    [
+      'a price out of range',
+      'change-menu-item-price',
+      () => ({ menuItemId: pizzaId, priceMinor: -5 }),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'an order for an unknown restaurant',
+      'place-order',
+      () => order({ restaurantId: 'nowhere' }),
+      404,
+      'RESTAURANT_NOT_FOUND',
+    ],
   ];
 
-  it.each(badRequests)('refuses %s with a stable code and appends nothing', async (_name, command, input, status, code, headers) => {
-    const before = await gw.eventCount();
-    const body = typeof input === 'function' ? (input as () => unknown)() : input;
-    const res = await gw.post(`/commands/ordering/${command}`, body, headers);
-    expect(res.status).toBe(status);
-    expect(res.body).toMatchObject({ error: { code, message: expect.any(String), details: expect.any(Object) } });
-    expect(await gw.eventCount()).toBe(before);
-  });
+  it.each(badRequests)(
+    'refuses %s with a stable code and appends nothing',
+    async (_name, command, input, status, code, headers) => {
+      const before = await gw.eventCount();
+      const body = typeof input === 'function' ? (input as () => unknown)() : input;
+      const res = await gw.post(`/commands/ordering/${command}`, body, headers);
+      expect(res.status).toBe(status);
+      expect(res.body).toMatchObject({ error: { code, message: expect.any(String), details: expect.any(Object) } });
+      expect(await gw.eventCount()).toBe(before);
+    },
+  );
 
   it('refuses an order while the restaurant is closed, and an unavailable item', async () => {
     await gw.post('/commands/ordering/set-menu-item-availability', { menuItemId: saladId, available: false }, asOwner);
@@ -137,9 +208,13 @@ describe('idempotency keys', () => {
     const key = `key-${randomUUID()}`;
     await gw.post('/commands/ordering/place-order', order(), { 'idempotency-key': key });
     const count = await gw.eventCount();
-    const other = await gw.post('/commands/ordering/place-order', order({ items: [{ menuItemId: pizzaId, quantity: 5 }] }), {
-      'idempotency-key': key,
-    });
+    const other = await gw.post(
+      '/commands/ordering/place-order',
+      order({ items: [{ menuItemId: pizzaId, quantity: 5 }] }),
+      {
+        'idempotency-key': key,
+      },
+    );
     expect(other).toMatchObject({ status: 422, body: { error: { code: 'IDEMPOTENCY_KEY_REUSED' } } });
     expect(await gw.eventCount()).toBe(count);
   });
