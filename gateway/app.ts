@@ -6,6 +6,7 @@ import { orderingCommandsPlugin } from './commands/ordering.js';
 import { body, errorHandler, notFoundHandler } from './errors.js';
 import { type HealthDeps, healthPlugin } from './health.js';
 import { type OrderingQueryDeps, orderingQueriesPlugin } from './queries/ordering.js';
+import { validatorCompiler } from './validation.js';
 
 export interface GatewayDeps {
   readonly logger: Logger;
@@ -22,11 +23,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     bodyLimit: deps.bodyLimitBytes ?? 64 * 1024,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    ajv: {
-      // Wrong types are errors, not coerced; unknown properties are refused, not silently dropped.
-      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: false },
-    },
   });
+  app.setValidatorCompiler(validatorCompiler);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

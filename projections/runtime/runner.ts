@@ -85,10 +85,13 @@ export class ProjectionRunner {
 
   async start(): Promise<void> {
     await this.projection.setup();
+    // A short session lets a crashed member's partitions move on in ~10 s instead of the default 30 s.
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
     });
     this.consumer = consumer;
     await consumer.connect();
