@@ -1,5 +1,7 @@
 // The projector process: `tsx projections/main.ts`. Runs every projection of the system, each as its own
 // consumer group; run several processes to share the partitions.
+import { Client as SearchClient } from '@elastic/elasticsearch';
+import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { connect, ensureDatabase } from '../commands/store/database.js';
 import { migrateEventStore } from '../commands/store/migrate.js';
@@ -8,7 +10,14 @@ import { createKafka } from '../ops/runtime/kafka.js';
 import { createLogger } from '../ops/runtime/log.js';
 import { EventCodec } from '../schemas/codec.js';
 import { createRegistryClient } from '../schemas/registry.js';
+import { MENU_SEARCH_PROJECTION, menuSearchReadModel } from './ordering/menu-search.js';
+import {
+  ORDER_STATUS_PROJECTION,
+  ORDER_STATUS_VERSION,
+  orderStatusRedisProjection,
+} from './ordering/order-status-redis.js';
 import { ORDERS_PROJECTION, ORDERS_VERSION, ordersReadModel } from './ordering/orders.js';
+import { RESTAURANTS_PROJECTION, RESTAURANTS_VERSION, restaurantsReadModel } from './ordering/restaurants.js';
 import { postgresProjection } from './runtime/postgres.js';
 import { ProjectionRunner } from './runtime/runner.js';
 import { ensureRuntimeTables } from './runtime/tables.js';
@@ -29,8 +38,22 @@ export async function startProjector(config = loadConfig(), metrics = new Regist
   const producer = kafka.producer({ allowAutoTopicCreation: true });
   await producer.connect();
 
+  const search = new SearchClient({ node: config.searchUrl, requestTimeout: 10_000 });
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
   const projections: Projection[] = [
     postgresProjection(readDb, ordersReadModel(await activeVersion(readDb, ORDERS_PROJECTION, ORDERS_VERSION))),
+    postgresProjection(
+      readDb,
+      restaurantsReadModel(await activeVersion(readDb, RESTAURANTS_PROJECTION, RESTAURANTS_VERSION)),
+    ),
+    postgresProjection(
+      readDb,
+      menuSearchReadModel(search, await activeVersion(readDb, MENU_SEARCH_PROJECTION, 1), config.topicPrefix),
+    ),
+    orderStatusRedisProjection(redis, {
+      keyPrefix: config.topicPrefix,
+      version: await activeVersion(readDb, ORDER_STATUS_PROJECTION, ORDER_STATUS_VERSION),
+    }),
   ];
   const runners = projections.map(
     (p) => new ProjectionRunner(kafka, producer, codec, p, logger, { topicPrefix: config.topicPrefix, metrics }),
@@ -42,6 +65,8 @@ export async function startProjector(config = loadConfig(), metrics = new Regist
     async stop() {
       for (const runner of runners) await runner.stop();
       await producer.disconnect();
+      await search.close();
+      redis.disconnect();
       await readDb.destroy();
       await storeDb.destroy();
       logger.info('projector stopped');

@@ -1,8 +1,11 @@
+import { Client as SearchClient } from '@elastic/elasticsearch';
 import { connect, ensureDatabase } from '../commands/store/database.js';
 import type { Config } from '../ops/runtime/config.js';
+import { menuSearchAlias } from '../projections/ordering/menu-search.js';
 import { ORDERS_PROJECTION, ORDERS_VERSION, ordersReadModel } from '../projections/ordering/orders.js';
 import { ensureRuntimeTables } from '../projections/runtime/tables.js';
 import { cachedActiveVersion } from '../projections/runtime/versions.js';
+import { type MenuSearchParams, type MenuSearchResult, searchMenu } from './ordering/menu-search.js';
 import { OrderQueries } from './ordering/orders.js';
 import { PositionWaiter } from './read-your-writes.js';
 
@@ -18,14 +21,28 @@ export async function openReadSide(config: Config) {
   const ordersVersion = cachedActiveVersion(readDb, ORDERS_PROJECTION, ORDERS_VERSION);
   // The tables exist before the projector first runs, so queries answer "not found" instead of failing.
   await ordersReadModel(await ordersVersion()).createTables(readDb);
+  const search = new SearchClient({ node: config.searchUrl, requestTimeout: 5000 });
+  const alias = menuSearchAlias(config.topicPrefix);
+  const menuSearch = async (params: MenuSearchParams): Promise<MenuSearchResult> => {
+    try {
+      return await searchMenu(search, alias, params);
+    } catch (error) {
+      // Before the projector's first run there is no index yet: nothing to find, not a failure.
+      const type = (error as { meta?: { body?: { error?: { type?: string } } } }).meta?.body?.error?.type;
+      if (type === 'index_not_found_exception') return { items: [], total: 0 };
+      throw error;
+    }
+  };
   return {
     readDb,
     ordering: {
       orders: new OrderQueries(readDb, ordersVersion),
       waiter: new PositionWaiter(storeDb, readDb),
       ordersProjection: async () => ordersReadModel(await ordersVersion()),
+      menuSearch,
     },
     async close() {
+      await search.close();
       await readDb.destroy();
       await storeDb.destroy();
     },

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
+import { identityTopics } from './identity/topics.js';
 import { orderingTopics } from './ordering/topics.js';
 
 /** One event type: its Avro schema as written in schemas/<context>/<EventType>.avsc and its topic. */
@@ -17,6 +18,7 @@ export interface EventSchema {
 
 const contexts: Record<string, Readonly<Record<string, readonly string[]>>> = {
   ordering: orderingTopics,
+  identity: identityTopics,
 };
 
 export function schemaPath(context: string, eventType: string): string {

@@ -27,6 +27,11 @@ describe('loadConfig', () => {
       httpPort: 3000,
       logLevel: 'info',
       outboxShards: 16,
+      jwtSecret: 'ledgerline-development-secret-change-me-in-production',
+      accessTokenTtlSeconds: 900,
+      refreshTokenTtlSeconds: 2_592_000,
+      rateLimitMax: 600,
+      rateLimitWindowMs: 60_000,
     } satisfies Config);
   });
 
@@ -43,6 +48,11 @@ describe('loadConfig', () => {
       PORT: '8080',
       LOG_LEVEL: 'debug',
       OUTBOX_SHARDS: '4',
+      JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters',
+      ACCESS_TOKEN_TTL_SECONDS: '60',
+      REFRESH_TOKEN_TTL_SECONDS: '3600',
+      RATE_LIMIT_MAX: '10',
+      RATE_LIMIT_WINDOW_MS: '1000',
     });
 
     expect(config).toEqual({
@@ -57,6 +67,11 @@ describe('loadConfig', () => {
       httpPort: 8080,
       logLevel: 'debug',
       outboxShards: 4,
+      jwtSecret: 'a-secret-of-at-least-thirty-two-characters',
+      accessTokenTtlSeconds: 60,
+      refreshTokenTtlSeconds: 3600,
+      rateLimitMax: 10,
+      rateLimitWindowMs: 1000,
     } satisfies Config);
   });
 
