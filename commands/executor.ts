@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
 import type { EventCodec } from '../schemas/codec.js';
 import type { DomainEvent } from './decider.js';
 import { DomainError } from './decider.js';
@@ -16,6 +17,13 @@ export interface CommandContext {
   readonly request?: unknown;
   /** The client's expected stream version (If-Match): a conflict is then reported, never retried. */
   readonly expectedVersion?: number;
+  /** The caller's role, for handlers that check ownership (a restaurant may act only on its own). */
+  readonly role?: string;
+}
+
+export interface ExecuteOptions {
+  /** Write-side state committed in the append's transaction (see AppendRequest.alsoInTransaction). */
+  readonly alsoInTransaction?: (trx: Knex.Transaction) => Promise<void>;
 }
 
 export type CommandResult = AppendResult;
@@ -70,6 +78,7 @@ export class CommandExecutor {
     id: string,
     decide: (state: State, now: Date) => Event[] | Promise<Event[]>,
     context: CommandContext,
+    options: ExecuteOptions = {},
   ): Promise<CommandResult> {
     const streamId = aggregate.streamId(id);
     const scope = context.actor;
@@ -109,6 +118,7 @@ export class CommandExecutor {
           })),
           metadata,
           idempotency,
+          alsoInTransaction: options.alsoInTransaction,
         });
       } catch (error) {
         // A concurrent request with the same key may have won: its response, committed with its events, is ours.

@@ -3,6 +3,7 @@ import type { Config } from '../ops/runtime/config.js';
 import { EventCodec } from '../schemas/codec.js';
 import { createRegistryClient } from '../schemas/registry.js';
 import { CommandExecutor } from './executor.js';
+import { IdentityCommands } from './identity/handlers.js';
 import { OrderingCommands } from './ordering/handlers.js';
 import { connect, ensureDatabase } from './store/database.js';
 import { EventStore } from './store/event-store.js';
@@ -15,6 +16,7 @@ export interface WriteSide {
   readonly codec: EventCodec;
   readonly executor: CommandExecutor;
   readonly ordering: OrderingCommands;
+  readonly identity: IdentityCommands;
   close(): Promise<void>;
 }
 
@@ -28,7 +30,15 @@ export async function openWriteSide(config: Config, options: { poolMax?: number 
     const codec = new EventCodec(createRegistryClient(config.registryUrl), db, config.topicPrefix);
     await codec.registerAll();
     const executor = new CommandExecutor(store, codec);
-    return { db, store, codec, executor, ordering: new OrderingCommands(executor), close: () => db.destroy() };
+    return {
+      db,
+      store,
+      codec,
+      executor,
+      ordering: new OrderingCommands(executor),
+      identity: new IdentityCommands(executor, db),
+      close: () => db.destroy(),
+    };
   } catch (error) {
     await db.destroy();
     throw error;

@@ -1,19 +1,37 @@
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { IdentityCommands } from '../commands/identity/handlers.js';
 import type { OrderingCommands } from '../commands/ordering/handlers.js';
 import type { Logger } from '../ops/runtime/log.js';
+import { requireRoles } from './auth.js';
 import { orderingCommandsPlugin } from './commands/ordering.js';
 import { body, errorHandler, notFoundHandler } from './errors.js';
 import { type HealthDeps, healthPlugin } from './health.js';
+import { identityPlugin } from './identity/routes.js';
+import type { TokenService } from './identity/tokens.js';
+import { type LiveDeps, livePlugin } from './live/plugin.js';
+import { httpMetrics } from './metrics.js';
 import { type OrderingQueryDeps, orderingQueriesPlugin } from './queries/ordering.js';
+import { type RateLimitOptions, rateLimiter } from './rate-limit.js';
 import { validatorCompiler } from './validation.js';
 
 export interface GatewayDeps {
   readonly logger: Logger;
   readonly ordering: OrderingCommands;
+  readonly identity: IdentityCommands;
+  readonly tokens: TokenService;
+  readonly redis: Redis;
+  readonly rateLimit: RateLimitOptions;
   readonly health: HealthDeps;
   readonly queries: OrderingQueryDeps;
+  readonly live: LiveDeps;
   readonly bodyLimitBytes?: number;
+  readonly corsOrigins?: readonly string[];
 }
 
 /** The HTTP gateway: commands and queries are separate plugins with separate dependencies. */
@@ -25,14 +43,38 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     genReqId: () => randomUUID(),
   });
   app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.decorateRequest('principal', null);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(notFoundHandler);
+  httpMetrics(app, deps.health.metrics);
+  await app.register(helmet, { contentSecurityPolicy: false }); // the /docs UI needs inline scripts
+  await app.register(cors, { origin: deps.corsOrigins ? [...deps.corsOrigins] : false });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Ledgerline', version: '0.1.0', description: 'Commands, queries and live status of Ledgerline' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(healthPlugin(deps.health));
+
+  const limit = rateLimiter(deps.redis, deps.tokens, deps.rateLimit);
+  const authorize = requireRoles(deps.tokens);
+  await app.register(
+    async (auth) => {
+      auth.addHook('onRequest', limit);
+      await auth.register(identityPlugin(deps.identity, deps.tokens));
+    },
+    { prefix: '/auth' },
+  );
   await app.register(
     async (commands) => {
+      commands.addHook('onRequest', limit);
+      commands.addHook('onRequest', authorize);
       await commands.register(orderingCommandsPlugin(deps.ordering));
       commands.post('/:context/:command', async (request, reply) => {
         const { context, command } = request.params as { context: string; command: string };
@@ -41,6 +83,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     },
     { prefix: '/commands' },
   );
-  await app.register(orderingQueriesPlugin(deps.queries), { prefix: '/queries' });
+  await app.register(
+    async (queries) => {
+      queries.addHook('onRequest', limit);
+      queries.addHook('onRequest', authorize);
+      await queries.register(orderingQueriesPlugin(deps.queries));
+    },
+    { prefix: '/queries' },
+  );
+  await app.register(livePlugin(deps.live, deps.tokens));
   return app;
 }

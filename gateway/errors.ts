@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../commands/decider.js';
 import { ConcurrencyError } from '../commands/store/errors.js';
+import { InvalidMenuSearchError } from '../queries/ordering/menu-search.js';
 import { InvalidCursorError } from '../queries/ordering/orders.js';
 import { ReadYourWritesTimeout, UnknownPositionError } from '../queries/read-your-writes.js';
 
@@ -37,6 +38,8 @@ const domainStatus: Record<string, number> = {
   MENU_ITEM_UNAVAILABLE: 409,
   MENU_ITEM_WRONG_RESTAURANT: 400,
   RESTAURANT_CLOSED: 409,
+  NOT_RESTAURANT_OWNER: 403,
+  EMAIL_TAKEN: 409,
 };
 
 export const body = (code: string, message: string, details: Record<string, unknown> = {}): ErrorBody => ({
@@ -56,7 +59,11 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
       );
     return;
   }
-  if (error instanceof InvalidCursorError || error instanceof UnknownPositionError) {
+  if (
+    error instanceof InvalidCursorError ||
+    error instanceof UnknownPositionError ||
+    error instanceof InvalidMenuSearchError
+  ) {
     reply.status(400).send(body(error.code, error.message));
     return;
   }

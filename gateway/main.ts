@@ -1,4 +1,5 @@
 // The gateway process: `tsx gateway/main.ts`.
+import { Redis } from 'ioredis';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { openWriteSide } from '../commands/write-side.js';
 import { loadConfig } from '../ops/runtime/config.js';
@@ -6,24 +7,52 @@ import { createHealthProbe } from '../ops/runtime/health.js';
 import { createLogger } from '../ops/runtime/log.js';
 import { openReadSide } from '../queries/read-side.js';
 import { buildGateway } from './app.js';
+import { TokenService } from './identity/tokens.js';
+import { LiveHub } from './live/hub.js';
 
 export async function startGateway(config = loadConfig(), metrics = new Registry()) {
   const logger = createLogger('gateway', config.logLevel);
   const write = await openWriteSide(config);
   const probe = createHealthProbe(config, write.db);
   const read = await openReadSide(config);
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
+  // XREAD BLOCK holds its connection: the live hub gets one of its own.
+  const liveReader = new Redis(config.redisUrl);
+  const hub = new LiveHub(liveReader, redis, logger);
+  hub.start();
+  const tokens = new TokenService(redis, {
+    secret: config.jwtSecret,
+    accessTtlSeconds: config.accessTokenTtlSeconds,
+    refreshTtlSeconds: config.refreshTokenTtlSeconds,
+    keyPrefix: config.topicPrefix,
+  });
   const app = await buildGateway({
     logger,
     ordering: write.ordering,
+    identity: write.identity,
+    tokens,
+    redis,
+    rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, keyPrefix: config.topicPrefix },
     health: { check: probe.check, metrics },
     queries: read.ordering,
+    live: {
+      hub,
+      keyPrefix: config.topicPrefix,
+      orderParties: read.ordering.orderParties,
+      restaurantOwner: read.ordering.restaurantOwner,
+    },
   });
   await app.listen({ host: config.httpHost, port: config.httpPort });
   return {
     app,
     write,
+    read,
+    tokens,
     async stop() {
       await app.close();
+      await hub.stop();
+      liveReader.disconnect();
+      redis.disconnect();
       await probe.close();
       await read.close();
       await write.close();

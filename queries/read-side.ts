@@ -3,6 +3,12 @@ import { connect, ensureDatabase } from '../commands/store/database.js';
 import type { Config } from '../ops/runtime/config.js';
 import { menuSearchAlias } from '../projections/ordering/menu-search.js';
 import { ORDERS_PROJECTION, ORDERS_VERSION, ordersReadModel } from '../projections/ordering/orders.js';
+import {
+  RESTAURANTS_PROJECTION,
+  RESTAURANTS_VERSION,
+  restaurantsReadModel,
+  restaurantsTable,
+} from '../projections/ordering/restaurants.js';
 import { ensureRuntimeTables } from '../projections/runtime/tables.js';
 import { cachedActiveVersion } from '../projections/runtime/versions.js';
 import { type MenuSearchParams, type MenuSearchResult, searchMenu } from './ordering/menu-search.js';
@@ -21,6 +27,9 @@ export async function openReadSide(config: Config) {
   const ordersVersion = cachedActiveVersion(readDb, ORDERS_PROJECTION, ORDERS_VERSION);
   // The tables exist before the projector first runs, so queries answer "not found" instead of failing.
   await ordersReadModel(await ordersVersion()).createTables(readDb);
+  const restaurantsVersion = cachedActiveVersion(readDb, RESTAURANTS_PROJECTION, RESTAURANTS_VERSION);
+  await restaurantsReadModel(await restaurantsVersion()).createTables(readDb);
+  const orders = new OrderQueries(readDb, ordersVersion);
   const search = new SearchClient({ node: config.searchUrl, requestTimeout: 5000 });
   const alias = menuSearchAlias(config.topicPrefix);
   const menuSearch = async (params: MenuSearchParams): Promise<MenuSearchResult> => {
@@ -36,7 +45,18 @@ export async function openReadSide(config: Config) {
   return {
     readDb,
     ordering: {
-      orders: new OrderQueries(readDb, ordersVersion),
+      orders,
+      /** Who may see an order: from the orders read model (the live status hash may not exist yet). */
+      orderParties: async (orderId: string) => {
+        const view = await orders.byId(orderId);
+        return view ? { customerId: view.customerId, restaurantId: view.restaurantId } : null;
+      },
+      restaurantOwner: async (restaurantId: string): Promise<string | null> => {
+        const row = await readDb(restaurantsTable(await restaurantsVersion()))
+          .where('restaurant_id', restaurantId)
+          .first('owner_id');
+        return row ? (row.owner_id as string) : null;
+      },
       waiter: new PositionWaiter(storeDb, readDb),
       ordersProjection: async () => ordersReadModel(await ordersVersion()),
       menuSearch,

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { DomainError } from '../decider.js';
 import type { CommandContext, CommandExecutor, CommandResult } from '../executor.js';
 import { menuItems, orders, payments, restaurants } from './aggregates.js';
 import { decideMenuItem, type MenuItem } from './menu-item.js';
 import { decideOrder, type OrderCommand } from './order.js';
 import { decidePayment, type PaymentCommand } from './payment.js';
-import { type Address, decideRestaurant } from './restaurant.js';
+import { type Address, decideRestaurant, type Restaurant } from './restaurant.js';
 
 // The ordering context's command handlers: each one loads what its decider needs, decides, appends.
 // Inputs arrive validated against the gateway's JSON schemas.
@@ -33,6 +34,24 @@ export interface PlaceOrderInput {
 
 type OrderStep = Exclude<OrderCommand['type'], 'PlaceOrder' | 'CancelOrder'>;
 
+const COURIER_STEPS: readonly OrderStep[] = ['MarkOrderPickedUp', 'MarkOrderDelivered'];
+
+/** Calls without a role come from inside the system (sagas, demo data); admins may act on anything. */
+const isTrusted = (ctx: CommandContext): boolean => ctx.role === undefined || ctx.role === 'admin';
+
+/** Another account's order is reported as missing, not forbidden: its existence is not theirs to learn. */
+const notFound = (orderId: string) =>
+  new DomainError('ORDER_NOT_FOUND', `order ${orderId} does not exist`, { orderId });
+
+function assertOwner(restaurant: Restaurant, ctx: CommandContext): void {
+  if (isTrusted(ctx) || restaurant.status === 'unknown') return; // an unknown restaurant is the decider's refusal
+  if (restaurant.ownerId !== ctx.actor) {
+    throw new DomainError('NOT_RESTAURANT_OWNER', "only the restaurant's owner may do this", {
+      restaurantId: restaurant.restaurantId,
+    });
+  }
+}
+
 export class OrderingCommands {
   constructor(private readonly executor: CommandExecutor) {}
 
@@ -57,7 +76,10 @@ export class OrderingCommands {
     return this.executor.execute(
       restaurants,
       input.restaurantId,
-      (state, now) => decideRestaurant({ type: 'OpenRestaurant', data: input }, state, now),
+      (state, now) => {
+        assertOwner(state, ctx);
+        return decideRestaurant({ type: 'OpenRestaurant', data: input }, state, now);
+      },
       ctx,
     );
   }
@@ -66,7 +88,10 @@ export class OrderingCommands {
     return this.executor.execute(
       restaurants,
       input.restaurantId,
-      (state, now) => decideRestaurant({ type: 'CloseRestaurant', data: input }, state, now),
+      (state, now) => {
+        assertOwner(state, ctx);
+        return decideRestaurant({ type: 'CloseRestaurant', data: input }, state, now);
+      },
       ctx,
     );
   }
@@ -79,7 +104,10 @@ export class OrderingCommands {
     return this.executor.execute(
       restaurants,
       input.restaurantId,
-      (state, now) => decideRestaurant({ type: 'UpdateRestaurantDetails', data }, state, now),
+      (state, now) => {
+        assertOwner(state, ctx);
+        return decideRestaurant({ type: 'UpdateRestaurantDetails', data }, state, now);
+      },
       ctx,
     );
   }
@@ -92,6 +120,7 @@ export class OrderingCommands {
       menuItemId,
       async (state, now) => {
         const restaurant = (await this.executor.load(restaurants, input.restaurantId)).state;
+        assertOwner(restaurant, ctx);
         return decideMenuItem({ type: 'AddMenuItem', data }, state, { now, restaurant });
       },
       ctx,
@@ -102,7 +131,10 @@ export class OrderingCommands {
     return this.executor.execute(
       menuItems,
       input.menuItemId,
-      (state, now) => decideMenuItem({ type: 'ChangeMenuItemPrice', data: input }, state, { now }),
+      async (state, now) => {
+        await this.assertOwnsRestaurantOf(state.status === 'unknown' ? null : state.restaurantId, ctx);
+        return decideMenuItem({ type: 'ChangeMenuItemPrice', data: input }, state, { now });
+      },
       ctx,
     );
   }
@@ -114,7 +146,10 @@ export class OrderingCommands {
     return this.executor.execute(
       menuItems,
       input.menuItemId,
-      (state, now) => decideMenuItem({ type: 'SetMenuItemAvailability', data: input }, state, { now }),
+      async (state, now) => {
+        await this.assertOwnsRestaurantOf(state.status === 'unknown' ? null : state.restaurantId, ctx);
+        return decideMenuItem({ type: 'SetMenuItemAvailability', data: input }, state, { now });
+      },
       ctx,
     );
   }
@@ -123,7 +158,10 @@ export class OrderingCommands {
     return this.executor.execute(
       menuItems,
       input.menuItemId,
-      (state, now) => decideMenuItem({ type: 'RemoveMenuItem', data: input }, state, { now }),
+      async (state, now) => {
+        await this.assertOwnsRestaurantOf(state.status === 'unknown' ? null : state.restaurantId, ctx);
+        return decideMenuItem({ type: 'RemoveMenuItem', data: input }, state, { now });
+      },
       ctx,
     );
   }
@@ -162,12 +200,41 @@ export class OrderingCommands {
     ctx: CommandContext,
   ): Promise<CommandResult> {
     const command = { type, data: { ...input } } as OrderCommand;
-    return this.executor.execute(orders, input.orderId, (state, now) => decideOrder(command, state, { now }), ctx);
+    return this.executor.execute(
+      orders,
+      input.orderId,
+      async (state, now) => {
+        // Couriers may pick up and deliver any order; the restaurant's steps are for its owner only.
+        if (!(ctx.role === 'courier' && COURIER_STEPS.includes(type))) {
+          await this.assertOwnsRestaurantOf(state.status === 'NONE' ? null : state.restaurantId, ctx);
+        }
+        return decideOrder(command, state, { now });
+      },
+      ctx,
+    );
   }
 
   cancelOrder(input: { orderId: string; reason: string }, ctx: CommandContext): Promise<CommandResult> {
     const command: OrderCommand = { type: 'CancelOrder', data: { ...input, cancelledBy: ctx.actor } };
-    return this.executor.execute(orders, input.orderId, (state, now) => decideOrder(command, state, { now }), ctx);
+    return this.executor.execute(
+      orders,
+      input.orderId,
+      async (state, now) => {
+        if (ctx.role === 'customer') {
+          if (state.status !== 'NONE' && state.customerId !== ctx.actor) throw notFound(input.orderId);
+        } else {
+          await this.assertOwnsRestaurantOf(state.status === 'NONE' ? null : state.restaurantId, ctx);
+        }
+        return decideOrder(command, state, { now });
+      },
+      ctx,
+    );
+  }
+
+  /** A restaurant account acts only on its own restaurants; admins and trusted internal callers on any. */
+  private async assertOwnsRestaurantOf(restaurantId: string | null, ctx: CommandContext): Promise<void> {
+    if (restaurantId === null || isTrusted(ctx)) return;
+    assertOwner((await this.executor.load(restaurants, restaurantId)).state, ctx);
   }
 
   recordPayment(command: PaymentCommand, ctx: CommandContext): Promise<CommandResult> {

@@ -43,6 +43,8 @@ export interface AppendRequest {
   readonly metadata: EventMetadata;
   /** Stored in the append's transaction with the response, so a retry returns it and appends nothing. */
   readonly idempotency?: IdempotencyRecord;
+  /** Write-side state that must commit with the events or not at all (e.g. credentials); it may throw to abort. */
+  readonly alsoInTransaction?: (trx: Knex.Transaction) => Promise<void>;
 }
 
 export interface AppendResult {
@@ -138,6 +140,7 @@ export class EventStore {
       );
       const result: AppendResult = { streamId, version: newVersion, position: Math.max(...positions) };
       if (request.idempotency) await this.recordIdempotency(trx, request.idempotency, result);
+      if (request.alsoInTransaction) await request.alsoInTransaction(trx);
       return result;
     });
   }

@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { CommandContext } from '../../commands/executor.js';
-import { requireActor } from '../actor.js';
+import { principalOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 
 const KEY_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
 
 /**
  * Who is asking, the correlation id, the idempotency key and any pinned version, from the request.
- * Until the identity issue lands, the actor comes from the X-Actor-Id header.
  */
 export function commandContext(request: FastifyRequest, commandName: string): CommandContext {
-  const actor = requireActor(request);
+  const { accountId: actor, role } = principalOf(request);
   const key = request.headers['idempotency-key'];
   if (key !== undefined && (typeof key !== 'string' || !KEY_PATTERN.test(key))) {
     throw new HttpError(
@@ -34,5 +33,6 @@ export function commandContext(request: FastifyRequest, commandName: string): Co
     idempotencyKey: key,
     request: { command: commandName, body: request.body },
     expectedVersion,
+    role,
   };
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { CommandContext, CommandResult } from '../../commands/executor.js';
+import type { Role } from '../../commands/identity/account.js';
 import type {
   AddMenuItemInput,
   OrderingCommands,
@@ -36,33 +37,43 @@ const result = {
 
 interface CommandRoute<Input> {
   readonly name: string;
+  /** Who may send it; ownership (a restaurant acts only on its own) is checked by the handler. */
+  readonly roles: readonly Role[];
   readonly created?: boolean;
   readonly schema: Record<string, unknown>;
   readonly run: (commands: OrderingCommands, input: Input, ctx: CommandContext) => Promise<CommandResult>;
 }
 
 const route = <Input>(r: CommandRoute<Input>): CommandRoute<unknown> => r as CommandRoute<unknown>;
+const RESTAURANT: readonly Role[] = ['restaurant', 'admin'];
+const CUSTOMER: readonly Role[] = ['customer'];
+const COURIER: readonly Role[] = ['courier', 'restaurant', 'admin'];
+const CANCELLERS: readonly Role[] = ['customer', 'restaurant', 'admin'];
 const orderIdOnly = obj(['orderId'], { orderId: id });
 
 export const orderingCommandRoutes: readonly CommandRoute<unknown>[] = [
   route<RegisterRestaurantInput>({
     name: 'register-restaurant',
+    roles: RESTAURANT,
     created: true,
     schema: obj(['name', 'cuisine', 'address'], { restaurantId: id, name: text(200), cuisine: text(60), address }),
     run: (c, input, ctx) => c.registerRestaurant(input, ctx),
   }),
   route<{ restaurantId: string }>({
     name: 'open-restaurant',
+    roles: RESTAURANT,
     schema: obj(['restaurantId'], { restaurantId: id }),
     run: (c, input, ctx) => c.openRestaurant(input, ctx),
   }),
   route<{ restaurantId: string }>({
     name: 'close-restaurant',
+    roles: RESTAURANT,
     schema: obj(['restaurantId'], { restaurantId: id }),
     run: (c, input, ctx) => c.closeRestaurant(input, ctx),
   }),
   route<Required<RegisterRestaurantInput>>({
     name: 'update-restaurant-details',
+    roles: RESTAURANT,
     schema: obj(['restaurantId', 'name', 'cuisine', 'address'], {
       restaurantId: id,
       name: text(200),
@@ -73,6 +84,7 @@ export const orderingCommandRoutes: readonly CommandRoute<unknown>[] = [
   }),
   route<AddMenuItemInput>({
     name: 'add-menu-item',
+    roles: RESTAURANT,
     created: true,
     schema: obj(['restaurantId', 'name', 'description', 'priceMinor', 'currency'], {
       restaurantId: id,
@@ -86,6 +98,7 @@ export const orderingCommandRoutes: readonly CommandRoute<unknown>[] = [
   }),
   route<{ menuItemId: string; priceMinor: number }>({
     name: 'change-menu-item-price',
+    roles: RESTAURANT,
     schema: obj(['menuItemId', 'priceMinor'], {
       menuItemId: id,
       priceMinor: { type: 'integer', minimum: 0, maximum: MAX_PRICE_MINOR },
@@ -94,16 +107,19 @@ export const orderingCommandRoutes: readonly CommandRoute<unknown>[] = [
   }),
   route<{ menuItemId: string; available: boolean }>({
     name: 'set-menu-item-availability',
+    roles: RESTAURANT,
     schema: obj(['menuItemId', 'available'], { menuItemId: id, available: { type: 'boolean' } }),
     run: (c, input, ctx) => c.setMenuItemAvailability(input, ctx),
   }),
   route<{ menuItemId: string }>({
     name: 'remove-menu-item',
+    roles: RESTAURANT,
     schema: obj(['menuItemId'], { menuItemId: id }),
     run: (c, input, ctx) => c.removeMenuItem(input, ctx),
   }),
   route<PlaceOrderInput>({
     name: 'place-order',
+    roles: CUSTOMER,
     created: true,
     schema: obj(['restaurantId', 'items', 'payment', 'deliveryAddress'], {
       orderId: id,
@@ -124,31 +140,37 @@ export const orderingCommandRoutes: readonly CommandRoute<unknown>[] = [
   }),
   route<{ orderId: string }>({
     name: 'accept-order',
+    roles: RESTAURANT,
     schema: orderIdOnly,
     run: (c, input, ctx) => c.advanceOrder('AcceptOrder', input, ctx),
   }),
   route<{ orderId: string }>({
     name: 'mark-order-preparing',
+    roles: RESTAURANT,
     schema: orderIdOnly,
     run: (c, input, ctx) => c.advanceOrder('MarkOrderPreparing', input, ctx),
   }),
   route<{ orderId: string }>({
     name: 'mark-order-ready',
+    roles: RESTAURANT,
     schema: orderIdOnly,
     run: (c, input, ctx) => c.advanceOrder('MarkOrderReady', input, ctx),
   }),
   route<{ orderId: string; courierId?: string }>({
     name: 'mark-order-picked-up',
+    roles: COURIER,
     schema: obj(['orderId'], { orderId: id, courierId: id }),
     run: (c, input, ctx) => c.advanceOrder('MarkOrderPickedUp', input, ctx),
   }),
   route<{ orderId: string }>({
     name: 'mark-order-delivered',
+    roles: COURIER,
     schema: orderIdOnly,
     run: (c, input, ctx) => c.advanceOrder('MarkOrderDelivered', input, ctx),
   }),
   route<{ orderId: string; reason: string }>({
     name: 'cancel-order',
+    roles: CANCELLERS,
     schema: obj(['orderId', 'reason'], { orderId: id, reason: text(500) }),
     run: (c, input, ctx) => c.cancelOrder(input, ctx),
   }),
@@ -159,7 +181,7 @@ export function orderingCommandsPlugin(commands: OrderingCommands) {
     for (const r of orderingCommandRoutes) {
       app.post(
         `/ordering/${r.name}`,
-        { schema: { body: r.schema, response: { 200: result, 201: result } } },
+        { schema: { body: r.schema, response: { 200: result, 201: result } }, config: { roles: r.roles } },
         async (request, reply) => {
           const out = await r.run(commands, request.body, commandContext(request, `ordering/${r.name}`));
           reply.header('etag', `"${out.version}"`);

@@ -1,21 +1,32 @@
 import type { FastifyInstance } from 'fastify';
+import type { Role } from '../../commands/identity/account.js';
 import { ORDER_STATUSES } from '../../commands/ordering/order.js';
+import {
+  type MenuSearchParams,
+  type MenuSearchQuerystring,
+  type MenuSearchResult,
+  menuSearchQuerystringSchema,
+  parseMenuSearchQuerystring,
+} from '../../queries/ordering/menu-search.js';
 import type { OrderQueries } from '../../queries/ordering/orders.js';
 import type { PositionWaiter } from '../../queries/read-your-writes.js';
-import { requireActor } from '../actor.js';
+import { type AccessLookups, canSeeOrder, ownsRestaurant } from '../access.js';
+import { principalOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 
 // GET /queries/ordering/...: read-only routes over the read models, on the query side's own pool.
 
-export interface OrderingQueryDeps {
+export interface OrderingQueryDeps extends AccessLookups {
   readonly orders: OrderQueries;
   readonly waiter: PositionWaiter;
   /** The orders projection as the waiter needs it (name, active version, topics). */
   readonly ordersProjection: () => Promise<{ name: string; version: number; topics: readonly string[] }>;
+  readonly menuSearch: (params: MenuSearchParams) => Promise<MenuSearchResult>;
 }
 
 const id = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } as const;
 const after = { type: 'integer', minimum: 1 } as const;
+const ORDER_READERS: readonly Role[] = ['customer', 'restaurant', 'courier', 'admin'];
 
 export function orderingQueriesPlugin(deps: OrderingQueryDeps) {
   const waitIfAsked = async (position: number | undefined) => {
@@ -23,13 +34,10 @@ export function orderingQueriesPlugin(deps: OrderingQueryDeps) {
   };
 
   return async (app: FastifyInstance): Promise<void> => {
-    app.addHook('onRequest', async (request) => {
-      requireActor(request);
-    });
-
     app.get<{ Params: { orderId: string }; Querystring: { after?: number } }>(
       '/ordering/orders/:orderId',
       {
+        config: { roles: ORDER_READERS },
         schema: {
           params: { type: 'object', required: ['orderId'], properties: { orderId: id } },
           querystring: { type: 'object', additionalProperties: false, properties: { after } },
@@ -38,7 +46,10 @@ export function orderingQueriesPlugin(deps: OrderingQueryDeps) {
       async (request) => {
         await waitIfAsked(request.query.after);
         const order = await deps.orders.byId(request.params.orderId);
-        if (!order) throw new HttpError(404, 'ORDER_NOT_FOUND', `order ${request.params.orderId} does not exist`);
+        // Someone else's order is reported missing: its existence is not the caller's to learn.
+        if (!order || !(await canSeeOrder(deps, principalOf(request), order))) {
+          throw new HttpError(404, 'ORDER_NOT_FOUND', `order ${request.params.orderId} does not exist`);
+        }
         return order;
       },
     );
@@ -55,6 +66,7 @@ export function orderingQueriesPlugin(deps: OrderingQueryDeps) {
     }>(
       '/ordering/orders',
       {
+        config: { roles: ORDER_READERS },
         schema: {
           querystring: {
             type: 'object',
@@ -71,14 +83,29 @@ export function orderingQueriesPlugin(deps: OrderingQueryDeps) {
         },
       },
       async (request) => {
-        await waitIfAsked(request.query.after);
-        return deps.orders.list(request.query);
+        const principal = principalOf(request);
+        const filter = { ...request.query };
+        if (principal.role === 'customer') {
+          if (filter.customerId && filter.customerId !== principal.accountId) {
+            throw new HttpError(403, 'FORBIDDEN', 'customers list their own orders only');
+          }
+          filter.customerId = principal.accountId;
+        } else if (principal.role === 'restaurant') {
+          if (!filter.restaurantId)
+            throw new HttpError(400, 'RESTAURANT_ID_REQUIRED', 'restaurants list orders by restaurantId');
+          if (!(await ownsRestaurant(deps, principal, filter.restaurantId))) {
+            throw new HttpError(403, 'NOT_RESTAURANT_OWNER', 'only the restaurant’s owner may list its orders');
+          }
+        }
+        await waitIfAsked(filter.after);
+        return deps.orders.list(filter);
       },
     );
 
     app.get<{ Params: { restaurantId: string }; Querystring: { day?: string; after?: number } }>(
       '/ordering/restaurants/:restaurantId/dashboard',
       {
+        config: { roles: ['restaurant', 'admin'] },
         schema: {
           params: { type: 'object', required: ['restaurantId'], properties: { restaurantId: id } },
           querystring: {
@@ -89,10 +116,19 @@ export function orderingQueriesPlugin(deps: OrderingQueryDeps) {
         },
       },
       async (request) => {
+        if (!(await ownsRestaurant(deps, principalOf(request), request.params.restaurantId))) {
+          throw new HttpError(403, 'NOT_RESTAURANT_OWNER', 'only the restaurant’s owner may see its dashboard');
+        }
         await waitIfAsked(request.query.after);
         const day = request.query.day ?? new Date().toISOString().slice(0, 10);
         return deps.orders.dailyFigures(request.params.restaurantId, day);
       },
+    );
+
+    app.get<{ Querystring: MenuSearchQuerystring }>(
+      '/ordering/menu/search',
+      { schema: { querystring: menuSearchQuerystringSchema } },
+      async (request) => deps.menuSearch(parseMenuSearchQuerystring(request.query)),
     );
   };
 }

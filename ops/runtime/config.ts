@@ -14,6 +14,13 @@ export interface Config {
   readonly httpPort: number;
   readonly logLevel: string;
   readonly outboxShards: number;
+  /** HS256 key of access tokens: at least 32 characters. */
+  readonly jwtSecret: string;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  /** Requests per window, per caller (account when authenticated, else IP). */
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowMs: number;
 }
 
 export class ConfigError extends Error {
@@ -67,7 +74,13 @@ export function loadConfig(env: Env = process.env): Config {
     httpPort: int('PORT', 3000, 0, 65535),
     logLevel: env.LOG_LEVEL ?? 'info',
     outboxShards: int('OUTBOX_SHARDS', 16, 1, 1024),
+    jwtSecret: env.JWT_SECRET ?? 'ledgerline-development-secret-change-me-in-production',
+    accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 900, 10, 86_400),
+    refreshTokenTtlSeconds: int('REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
+    rateLimitMax: int('RATE_LIMIT_MAX', 600, 1, 1_000_000),
+    rateLimitWindowMs: int('RATE_LIMIT_WINDOW_MS', 60_000, 100, 3_600_000),
   };
+  if (config.jwtSecret.length < 32) problems.push('JWT_SECRET must be at least 32 characters');
   for (const broker of config.kafkaBrokers) {
     if (!/^[^:\s]+:\d+$/.test(broker)) problems.push(`KAFKA_BROKERS must be host:port[,host:port] (got ${broker})`);
   }

@@ -9,7 +9,7 @@ let pizzaId: string;
 let saladId: string;
 let otherRestaurantItemId: string;
 
-const asOwner = { 'x-actor-id': 'owner-1' };
+const asOwner = { 'x-actor-id': 'owner-1', 'x-role': 'restaurant' };
 
 async function menuFixture() {
   const r = await gw.post(
@@ -147,10 +147,34 @@ describe('POST /commands/ordering/*', () => {
       400,
       'MENU_ITEM_WRONG_RESTAURANT',
     ],
-    ['an unknown property', 'open-restaurant', () => ({ restaurantId, extra: true }), 400, 'VALIDATION_FAILED'],
+    [
+      'an unknown property',
+      'open-restaurant',
+      () => ({ restaurantId, extra: true }),
+      400,
+      'VALIDATION_FAILED',
+      asOwner,
+    ],
     ['invalid JSON', 'place-order', '{"restaurantId": ', 400, 'INVALID_JSON'],
     ['an oversized body', 'place-order', () => order({ junk: 'x'.repeat(100_000) }), 413, 'BODY_TOO_LARGE'],
     ['an unknown command', 'launch-rocket', {}, 404, 'UNKNOWN_COMMAND'],
+    ['a command outside the caller’s role', 'open-restaurant', () => ({ restaurantId }), 403, 'FORBIDDEN'],
+    [
+      'another owner’s restaurant',
+      'close-restaurant',
+      () => ({ restaurantId }),
+      403,
+      'NOT_RESTAURANT_OWNER',
+      { 'x-actor-id': 'owner-2', 'x-role': 'restaurant' },
+    ],
+    [
+      'a tampered token',
+      'place-order',
+      () => order(),
+      401,
+      'TOKEN_INVALID',
+      { 'x-actor-id': '', authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl' },
+    ],
     ['no actor', 'place-order', () => order(), 401, 'UNAUTHENTICATED', { 'x-actor-id': '' }],
     [
       'a price out of range',
@@ -158,6 +182,7 @@ describe('POST /commands/ordering/*', () => {
       () => ({ menuItemId: pizzaId, priceMinor: -5 }),
       400,
       'VALIDATION_FAILED',
+      asOwner,
     ],
     [
       'an order for an unknown restaurant',

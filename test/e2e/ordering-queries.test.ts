@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../gateway/main.js';
+import { bearer } from '../support/gateway.js';
 import { seedMenu } from '../support/ordering.js';
 import { startTestSystem, type TestSystem } from '../support/system.js';
 
@@ -21,14 +22,16 @@ afterAll(async () => {
   await sys?.close();
 });
 
-const get = async (path: string, actor = 'customer-q') => {
-  const response = await fetch(`${base}${path}`, { headers: { 'x-actor-id': actor } });
+const get = async (path: string, actor = 'customer-q', role = 'customer') => {
+  const response = await fetch(`${base}${path}`, {
+    headers: bearer(gateway.tokens, { 'x-actor-id': actor, 'x-role': role }),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 };
 const place = async (customer: string) => {
   const response = await fetch(`${base}/commands/ordering/place-order`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-actor-id': customer },
+    headers: { 'content-type': 'application/json', ...bearer(gateway.tokens, { 'x-actor-id': customer }) },
     body: JSON.stringify({
       restaurantId: menu.restaurantId,
       items: [{ menuItemId: menu.menuItemIds[0], quantity: 2 }],
@@ -64,7 +67,7 @@ describe('GET /queries/ordering/*', () => {
     let pages = 0;
     do {
       const query: string = `customerId=customer-pages&limit=2&after=${last}${cursor ? `&cursor=${cursor}` : ''}`;
-      const res = await get(`/queries/ordering/orders?${query}`);
+      const res = await get(`/queries/ordering/orders?${query}`, 'customer-pages');
       expect(res.status).toBe(200);
       const items = res.body.items as { orderId: string; placedAt: string }[];
       seen.push(...items.map((o) => o.orderId));
@@ -80,6 +83,7 @@ describe('GET /queries/ordering/*', () => {
     const res = await get(
       `/queries/ordering/restaurants/${menu.restaurantId}/dashboard?after=${placed.position}`,
       'owner',
+      'restaurant',
     );
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({

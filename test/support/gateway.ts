@@ -1,4 +1,6 @@
 import type { AddressInfo } from 'node:net';
+import type { Role } from '../../commands/identity/account.js';
+import type { TokenService } from '../../gateway/identity/tokens.js';
 import { startGateway } from '../../gateway/main.js';
 import { createTestDatabase, testConfig } from './env.js';
 
@@ -22,7 +24,7 @@ export async function startTestGateway(label: string): Promise<TestGateway> {
     async post(path, body, headers = {}) {
       const response = await fetch(`${baseUrl}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-actor-id': 'customer-1', ...headers },
+        headers: { 'content-type': 'application/json', ...bearer(running.tokens, headers) },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
       return { status: response.status, body: await response.json() };
@@ -36,4 +38,14 @@ export async function startTestGateway(label: string): Promise<TestGateway> {
       await database.drop();
     },
   };
+}
+
+/**
+ * Tests name the caller with `x-actor-id` (default customer-1) and `x-role` (default customer); this turns them
+ * into a real access token signed by the gateway's own key. An empty x-actor-id sends no token at all.
+ */
+export function bearer(tokens: TokenService, headers: Record<string, string>): Record<string, string> {
+  const { 'x-actor-id': actor = 'customer-1', 'x-role': role = 'customer', ...rest } = headers;
+  if (!actor) return rest;
+  return { authorization: `Bearer ${tokens.accessToken({ accountId: actor, role: role as Role })}`, ...rest };
 }

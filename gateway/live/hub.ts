@@ -1,0 +1,131 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../ops/runtime/log.js';
+
+export interface LiveEntry {
+  /** The Redis stream entry id: the SSE event id a client resumes from. */
+  readonly id: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+type Listener = (entry: LiveEntry) => void;
+
+const BLOCK_MS = 250;
+
+const parse = (fields: string[]): Record<string, unknown> => {
+  const i = fields.indexOf('message');
+  try {
+    return i >= 0 ? (JSON.parse(fields[i + 1] ?? 'null') as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+};
+
+const compareIds = (a: string, b: string): number => {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am === bm ? as - bs : am - bm;
+};
+
+/**
+ * Fans the live Redis streams out to this process's SSE and WebSocket subscribers over ONE blocking connection:
+ * a single XREAD waits on every stream someone here listens to, so a thousand subscribers cost one connection.
+ * A subscriber that resumes from an id first gets the backlog (XRANGE) and then live entries, with nothing
+ * missed or repeated in between.
+ */
+export class LiveHub {
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly cursors = new Map<string, string>();
+  private running = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly reader: Redis,
+    private readonly client: Redis,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  get subscriberCount(): number {
+    let n = 0;
+    for (const set of this.listeners.values()) n += set.size;
+    return n;
+  }
+
+  /**
+   * Listens to one stream; with `after` (a Last-Event-ID) the entries after it are delivered first, with
+   * `'latest'` the newest entry (the current status).
+   * Returns the function that stops listening.
+   */
+  async subscribe(key: string, listener: Listener, after?: string | 'latest'): Promise<() => void> {
+    const buffered: LiveEntry[] = [];
+    let replaying = after !== undefined;
+    const wrapped: Listener = (entry) => (replaying ? buffered.push(entry) : listener(entry));
+    let set = this.listeners.get(key);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(key, set);
+      // New streams are read from "now": the hub's cursor starts at the stream's last entry.
+      const last = (await this.client.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+      if (!this.cursors.has(key)) this.cursors.set(key, last);
+    }
+    set.add(wrapped);
+    if (after !== undefined) {
+      let lastSent = after === 'latest' ? '0-0' : after;
+      const backlog =
+        after === 'latest'
+          ? await this.client.xrevrange(key, '+', '-', 'COUNT', 1)
+          : await this.client.xrange(key, `(${after}`, '+', 'COUNT', 1000);
+      for (const [id, fields] of backlog) {
+        listener({ id, data: parse(fields) });
+        lastSent = id;
+      }
+      replaying = false;
+      for (const entry of buffered) if (compareIds(entry.id, lastSent) > 0) listener(entry);
+    }
+    return () => {
+      const current = this.listeners.get(key);
+      current?.delete(wrapped);
+      if (current && current.size === 0) {
+        this.listeners.delete(key);
+        this.cursors.delete(key);
+      }
+    };
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const keys = [...this.listeners.keys()];
+      if (keys.length === 0) {
+        await new Promise((r) => setTimeout(r, BLOCK_MS));
+        continue;
+      }
+      try {
+        const ids = keys.map((k) => this.cursors.get(k) ?? '$');
+        const result = (await this.reader.xread('BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids)) as
+          | [string, [string, string[]][]][]
+          | null;
+        for (const [key, entries] of result ?? []) {
+          for (const [id, fields] of entries) {
+            this.cursors.set(key, id);
+            const entry = { id, data: parse(fields) };
+            for (const listener of this.listeners.get(key) ?? []) listener(entry);
+          }
+        }
+      } catch (error) {
+        if (!this.running) break;
+        this.logger.warn({ err: error }, 'live hub read failed; retrying');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export const identityTopics = {
+  'identity.account': ['AccountRegistered'],
+} as const;
