@@ -32,7 +32,12 @@ export async function startGateway(config = loadConfig(), metrics = new Registry
     identity: write.identity,
     tokens,
     redis,
-    rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, keyPrefix: config.topicPrefix },
+    rateLimit: {
+      max: config.rateLimitMax,
+      ipMax: config.rateLimitIpMax,
+      windowMs: config.rateLimitWindowMs,
+      keyPrefix: config.topicPrefix,
+    },
     health: { check: probe.check, metrics },
     queries: read.ordering,
     live: {

@@ -4,14 +4,16 @@ import { body } from './errors.js';
 import type { TokenService } from './identity/tokens.js';
 
 export interface RateLimitOptions {
+  /** Per account. */
   readonly max: number;
+  /** Per client IP. */
+  readonly ipMax: number;
   readonly windowMs: number;
   readonly keyPrefix?: string;
 }
 
 // Fixed windows counted in Redis, so every gateway process shares the count. One INCR per key per request:
-// the account (when the request carries a valid token) and the client IP, which has twice the allowance
-// because several accounts may share an address.
+// the account (when the request carries a valid token) and the client IP.
 const COUNT = `
 local counts = {}
 for i, key in ipairs(KEYS) do
@@ -28,7 +30,7 @@ export function rateLimiter(redis: Redis, tokens: TokenService, options: RateLim
     const now = Date.now();
     const window = Math.floor(now / options.windowMs);
     const keys = [`${prefix}ip:${request.ip}:${window}`];
-    const limits = [options.max * 2];
+    const limits = [options.ipMax];
     const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
     if (token) {
       try {

@@ -20,6 +20,8 @@ export interface Config {
   readonly refreshTokenTtlSeconds: number;
   /** Requests per window, per caller (account when authenticated, else IP). */
   readonly rateLimitMax: number;
+  /** Requests per window per client IP (several accounts may share one address). */
+  readonly rateLimitIpMax: number;
   readonly rateLimitWindowMs: number;
 }
 
@@ -78,6 +80,7 @@ export function loadConfig(env: Env = process.env): Config {
     accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 900, 10, 86_400),
     refreshTokenTtlSeconds: int('REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
     rateLimitMax: int('RATE_LIMIT_MAX', 600, 1, 1_000_000),
+    rateLimitIpMax: int('RATE_LIMIT_IP_MAX', 1200, 1, 10_000_000),
     rateLimitWindowMs: int('RATE_LIMIT_WINDOW_MS', 60_000, 100, 3_600_000),
   };
   if (config.jwtSecret.length < 32) problems.push('JWT_SECRET must be at least 32 characters');

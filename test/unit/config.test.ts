@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       accessTokenTtlSeconds: 900,
       refreshTokenTtlSeconds: 2_592_000,
       rateLimitMax: 600,
+      rateLimitIpMax: 1200,
       rateLimitWindowMs: 60_000,
     } satisfies Config);
   });
@@ -52,6 +53,7 @@ describe('loadConfig', () => {
       ACCESS_TOKEN_TTL_SECONDS: '60',
       REFRESH_TOKEN_TTL_SECONDS: '3600',
       RATE_LIMIT_MAX: '10',
+      RATE_LIMIT_IP_MAX: '20',
       RATE_LIMIT_WINDOW_MS: '1000',
     });
 
@@ -71,6 +73,7 @@ describe('loadConfig', () => {
       accessTokenTtlSeconds: 60,
       refreshTokenTtlSeconds: 3600,
       rateLimitMax: 10,
+      rateLimitIpMax: 20,
       rateLimitWindowMs: 1000,
     } satisfies Config);
   });

@@ -1,0 +1,290 @@
+import type { AddressInfo } from 'node:net';
+import jwt from 'jsonwebtoken';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startGateway } from '../../gateway/main.js';
+import { uniqueSuffix } from '../support/env.js';
+import { ctx, seedMenu } from '../support/ordering.js';
+import { openSse } from '../support/sse.js';
+import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
+
+let sys: TestSystem;
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+let base: string;
+let menu: { restaurantId: string; menuItemIds: string[] };
+const address = { line1: '1 Main St', city: 'Lisbon', postalCode: '1000-001', country: 'PT' };
+
+beforeAll(async () => {
+  sys = await startTestSystem('e2eauth');
+  gateway = await startGateway(sys.config);
+  base = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
+  menu = await seedMenu(sys.write.ordering);
+});
+afterAll(async () => {
+  await gateway?.stop();
+  await sys?.close();
+});
+
+const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (text ? JSON.parse(text) : null) as Record<string, unknown>,
+  };
+};
+const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+
+async function signUp(role = 'customer') {
+  const email = `  User.${uniqueSuffix()}@Example.COM `;
+  const registered = await call('POST', '/auth/register', { email, password: 'correct horse battery', role });
+  expect(registered.status).toBe(201);
+  const login = await call('POST', '/auth/login', {
+    email: email.trim().toLowerCase(),
+    password: 'correct horse battery',
+  });
+  expect(login.status).toBe(200);
+  return {
+    email,
+    accountId: registered.body.accountId as string,
+    ...(login.body as { accessToken: string; refreshToken: string }),
+  };
+}
+
+async function placeOrder(accessToken: string) {
+  const res = await call(
+    'POST',
+    '/commands/ordering/place-order',
+    {
+      restaurantId: menu.restaurantId,
+      items: [{ menuItemId: menu.menuItemIds[0], quantity: 1 }],
+      payment: { card: '4242424242424242' },
+      deliveryAddress: address,
+    },
+    auth(accessToken),
+  );
+  expect(res.status).toBe(201);
+  const { streamId, position } = res.body as { streamId: string; position: number };
+  return { orderId: streamId.replace(/^order-/, ''), position };
+}
+
+describe('identity', () => {
+  it('registers with a normalised email, logs in, and refuses a second account for the same email', async () => {
+    const user = await signUp();
+    expect(user.accessToken).toMatch(/^ey/);
+    const again = await call('POST', '/auth/register', {
+      email: user.email.toUpperCase(),
+      password: 'another password',
+      role: 'customer',
+    });
+    expect(again).toMatchObject({ status: 409, body: { error: { code: 'EMAIL_TAKEN' } } });
+  });
+
+  it('refuses a wrong password, an admin self-registration and a short password', async () => {
+    const user = await signUp();
+    expect(
+      (await call('POST', '/auth/login', { email: user.email.trim(), password: 'wrong password!' })).body,
+    ).toMatchObject({
+      error: { code: 'INVALID_CREDENTIALS' },
+    });
+    expect(
+      (
+        await call('POST', '/auth/register', {
+          email: `a${uniqueSuffix()}@x.io`,
+          password: 'long enough pw',
+          role: 'admin',
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (await call('POST', '/auth/register', { email: `a${uniqueSuffix()}@x.io`, password: 'short', role: 'customer' }))
+        .status,
+    ).toBe(400);
+  });
+
+  it('rotates refresh tokens, and reuse of a used one revokes the whole family', async () => {
+    const user = await signUp();
+    const rotated = await call('POST', '/auth/refresh', { refreshToken: user.refreshToken });
+    expect(rotated.status).toBe(200);
+    const next = rotated.body as { refreshToken: string; accessToken: string };
+    expect(next.refreshToken).not.toBe(user.refreshToken);
+    const reuse = await call('POST', '/auth/refresh', { refreshToken: user.refreshToken });
+    expect(reuse).toMatchObject({ status: 401, body: { error: { code: 'REFRESH_TOKEN_REUSED' } } });
+    const afterRevoke = await call('POST', '/auth/refresh', { refreshToken: next.refreshToken });
+    expect(afterRevoke).toMatchObject({ status: 401, body: { error: { code: 'SESSION_REVOKED' } } });
+  });
+
+  it('logs out: the refresh token stops working', async () => {
+    const user = await signUp();
+    expect((await call('POST', '/auth/logout', { refreshToken: user.refreshToken })).status).toBe(204);
+    expect((await call('POST', '/auth/refresh', { refreshToken: user.refreshToken })).status).toBe(401);
+  });
+});
+
+describe('authentication and authorisation on commands and queries', () => {
+  it.each<[string, Record<string, string> | 'wrong-key' | 'expired', string]>([
+    ['no token', {}, 'UNAUTHENTICATED'],
+    ['a tampered token', { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.Zm9v' }, 'TOKEN_INVALID'],
+    ['a token signed with another key', 'wrong-key', 'TOKEN_INVALID'],
+    ['an expired token', 'expired', 'TOKEN_EXPIRED'],
+  ])('answers 401 to %s', async (_name, spec, code) => {
+    let headers: Record<string, string> = typeof spec === 'object' ? spec : {};
+    if (spec === 'wrong-key' || spec === 'expired') {
+      const secret = spec === 'wrong-key' ? 'another-secret-that-is-at-least-32-chars' : sys.config.jwtSecret;
+      const token = jwt.sign(
+        {
+          role: 'customer',
+          exp: spec === 'expired' ? Math.floor(Date.now() / 1000) - 60 : Math.floor(Date.now() / 1000) + 60,
+        },
+        secret,
+        {
+          subject: 'someone',
+          issuer: 'ledgerline',
+          audience: 'ledgerline-api',
+        },
+      );
+      headers = auth(token);
+    }
+    const res = await call('GET', '/queries/ordering/orders', undefined, headers);
+    expect(res).toMatchObject({ status: 401, body: { error: { code } } });
+  });
+
+  it('answers 403 to a role the route is not for, and 404 for another customer’s order', async () => {
+    const alice = await signUp();
+    const bob = await signUp();
+    const { orderId, position } = await placeOrder(alice.accessToken);
+    const asCustomer = await call(
+      'POST',
+      '/commands/ordering/open-restaurant',
+      { restaurantId: menu.restaurantId },
+      auth(alice.accessToken),
+    );
+    expect(asCustomer).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    expect(
+      (await call('GET', `/queries/ordering/orders/${orderId}?after=${position}`, undefined, auth(alice.accessToken)))
+        .status,
+    ).toBe(200);
+    const theirs = await call('GET', `/queries/ordering/orders/${orderId}`, undefined, auth(bob.accessToken));
+    expect(theirs).toMatchObject({ status: 404, body: { error: { code: 'ORDER_NOT_FOUND' } } });
+    const cancel = await call(
+      'POST',
+      '/commands/ordering/cancel-order',
+      { orderId, reason: 'not mine' },
+      auth(bob.accessToken),
+    );
+    expect(cancel.status).toBe(404);
+  });
+});
+
+describe('live status', () => {
+  it('SSE: after a disconnect, reconnecting with Last-Event-ID delivers the update that was missed', async () => {
+    const alice = await signUp();
+    const { orderId, position } = await placeOrder(alice.accessToken);
+    await call('GET', `/queries/ordering/orders/${orderId}?after=${position}`, undefined, auth(alice.accessToken));
+    const first = await openSse(`${base}/streams/orders/${orderId}`, auth(alice.accessToken));
+    expect(first.status).toBe(200);
+    await first.waitFor((events) => events.some((e) => (e.data as { status: string }).status === 'PENDING'));
+    const lastEventId = first.events.at(-1)!.id!;
+    await first.close();
+
+    await sys.write.ordering.advanceOrder('ConfirmOrder', { orderId, paymentId: 'p-1' }, ctx('saga'));
+    const second = await openSse(`${base}/streams/orders/${orderId}`, {
+      ...auth(alice.accessToken),
+      'last-event-id': lastEventId,
+    });
+    await second.waitFor((events) => events.some((e) => (e.data as { status: string }).status === 'CONFIRMED'));
+    expect(second.events.map((e) => (e.data as { status: string }).status)).toEqual(['CONFIRMED']);
+    await second.close();
+  });
+
+  it('SSE: another customer’s order stream is refused', async () => {
+    const alice = await signUp();
+    const bob = await signUp();
+    const { orderId, position } = await placeOrder(alice.accessToken);
+    await call('GET', `/queries/ordering/orders/${orderId}?after=${position}`, undefined, auth(alice.accessToken));
+    const res = await fetch(`${base}/streams/orders/${orderId}`, { headers: auth(bob.accessToken) });
+    expect(res.status).toBe(404);
+  });
+
+  it('WebSocket: a subscribed order’s update arrives after a command; someone else’s order is refused', async () => {
+    const alice = await signUp();
+    const bob = await signUp();
+    const { orderId, position } = await placeOrder(alice.accessToken);
+    const other = await placeOrder(bob.accessToken);
+    await call(
+      'GET',
+      `/queries/ordering/orders/${other.orderId}?after=${other.position}`,
+      undefined,
+      auth(bob.accessToken),
+    );
+    await call('GET', `/queries/ordering/orders/${orderId}?after=${position}`, undefined, auth(alice.accessToken));
+    const socket = new WebSocket(`${base.replace('http', 'ws')}/ws?access_token=${alice.accessToken}`);
+    const messages: { type: string; orderId?: string; code?: string; data?: { status: string } }[] = [];
+    socket.on('message', (raw) => messages.push(JSON.parse(String(raw))));
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    socket.send(JSON.stringify({ type: 'subscribe', orderId }));
+    socket.send(JSON.stringify({ type: 'subscribe', orderId: other.orderId }));
+    await waitUntil(
+      async () => messages.some((m) => m.type === 'subscribed') && messages.some((m) => m.type === 'error'),
+      5000,
+      'both answers',
+    );
+    expect(messages.find((m) => m.type === 'error')).toMatchObject({ code: 'ORDER_NOT_FOUND', orderId: other.orderId });
+    await sys.write.ordering.advanceOrder('ConfirmOrder', { orderId, paymentId: 'p-2' }, ctx('saga'));
+    await waitUntil(
+      async () => messages.some((m) => m.type === 'status' && m.data?.status === 'CONFIRMED'),
+      10_000,
+      'the CONFIRMED update',
+    );
+    socket.close();
+  });
+});
+
+describe('rate limits', () => {
+  it('answers 429 with Retry-After beyond the limit and appends nothing for refused requests', async () => {
+    // The IP allowance is left high: other tests of this file share 127.0.0.1; the account limit is under test.
+    const limited = await startGateway({
+      ...sys.config,
+      rateLimitMax: 5,
+      rateLimitIpMax: 100_000,
+      rateLimitWindowMs: 60_000,
+      httpPort: 0,
+    });
+    try {
+      const url = `http://127.0.0.1:${(limited.app.server.address() as AddressInfo).port}`;
+      const token = limited.tokens.accessToken({ accountId: `burst-${uniqueSuffix()}`, role: 'customer' });
+      const before = Number((await sys.write.db('events').count({ n: '*' }).first())?.n);
+      const results = await Promise.all(
+        Array.from({ length: 15 }, () =>
+          fetch(`${url}/commands/ordering/place-order`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...auth(token) },
+            body: JSON.stringify({
+              restaurantId: menu.restaurantId,
+              items: [{ menuItemId: menu.menuItemIds[0], quantity: 1 }],
+              payment: { card: '4242424242424242' },
+              deliveryAddress: address,
+            }),
+          }),
+        ),
+      );
+      const limitedResponses = results.filter((r) => r.status === 429);
+      const accepted = results.filter((r) => r.status === 201);
+      expect(accepted).toHaveLength(5);
+      expect(limitedResponses).toHaveLength(10);
+      expect(Number(limitedResponses[0]!.headers.get('retry-after'))).toBeGreaterThan(0);
+      const after = Number((await sys.write.db('events').count({ n: '*' }).first())?.n);
+      expect(after - before).toBe(5);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
