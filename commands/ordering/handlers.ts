@@ -215,7 +215,10 @@ export class OrderingCommands {
   }
 
   cancelOrder(input: { orderId: string; reason: string }, ctx: CommandContext): Promise<CommandResult> {
-    const command: OrderCommand = { type: 'CancelOrder', data: { ...input, cancelledBy: ctx.actor } };
+    const command: OrderCommand = {
+      type: 'CancelOrder',
+      data: { ...input, cancelledBy: ctx.actor, afterDelivery: ctx.role === 'admin' },
+    };
     return this.executor.execute(
       orders,
       input.orderId,

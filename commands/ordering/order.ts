@@ -71,7 +71,11 @@ export type OrderCommand =
   | { type: 'MarkOrderReady'; data: { orderId: string } }
   | { type: 'MarkOrderPickedUp'; data: { orderId: string; courierId?: string | null } }
   | { type: 'MarkOrderDelivered'; data: { orderId: string } }
-  | { type: 'CancelOrder'; data: { orderId: string; reason: string; cancelledBy: string } };
+  | {
+      type: 'CancelOrder';
+      /** `afterDelivery`: an admin's refund policy may cancel a delivered order (the saga then refunds it). */
+      data: { orderId: string; reason: string; cancelledBy: string; afterDelivery?: boolean };
+    };
 
 export type Order =
   | { readonly status: 'NONE' }
@@ -247,7 +251,8 @@ export function decideOrder(
     case 'CancelOrder': {
       const order = mustExist(state, orderId);
       if (order.status === 'CANCELLED') return [];
-      if (!CANCELLABLE.includes(order.status)) {
+      const refundable = order.status === 'DELIVERED' && command.data.afterDelivery === true;
+      if (!CANCELLABLE.includes(order.status) && !refundable) {
         throw new DomainError(
           'ORDER_NOT_CANCELLABLE',
           `order ${orderId} is ${order.status} and can no longer be cancelled`,

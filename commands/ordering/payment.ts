@@ -33,9 +33,21 @@ export const initialPayment = (): Payment => ({ status: 'NONE' });
 
 type Existing = Exclude<Payment, { status: 'NONE' }>;
 
+/**
+ * What each state has already been through. Provider notifications arrive late and twice (the synchronous answer
+ * and the webhook); recording a step the payment has already passed appends nothing instead of failing.
+ */
+const PASSED: Record<PaymentStatus, readonly PaymentStatus[]> = {
+  AUTHORIZED: ['AUTHORIZED'],
+  DECLINED: ['DECLINED'],
+  CAPTURED: ['AUTHORIZED', 'CAPTURED'],
+  VOIDED: ['AUTHORIZED', 'VOIDED'],
+  REFUNDED: ['AUTHORIZED', 'CAPTURED', 'REFUNDED'],
+};
+
 const transition = (state: Payment, paymentId: string, from: PaymentStatus, to: PaymentStatus): Existing | null => {
   if (state.status === 'NONE') throw new DomainError('PAYMENT_NOT_FOUND', `payment ${paymentId} does not exist`);
-  if (state.status === to) return null; // recording the same outcome twice appends nothing
+  if (PASSED[state.status].includes(to)) return null; // recording a step already taken appends nothing
   if (state.status !== from) {
     throw new DomainError(
       'PAYMENT_INVALID_TRANSITION',
@@ -58,7 +70,7 @@ export function decidePayment(command: PaymentCommand, state: Payment, now: Date
     case 'RecordPaymentDeclined': {
       const authorized = command.type === 'RecordPaymentAuthorized';
       if (state.status !== 'NONE') {
-        if (state.status === (authorized ? 'AUTHORIZED' : 'DECLINED')) return [];
+        if (PASSED[state.status].includes(authorized ? 'AUTHORIZED' : 'DECLINED')) return [];
         throw new DomainError('PAYMENT_EXISTS', `payment ${paymentId} already has an outcome (${state.status})`);
       }
       if (!Number.isInteger(command.data.amountMinor) || command.data.amountMinor <= 0) {

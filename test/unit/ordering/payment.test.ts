@@ -210,7 +210,6 @@ describe('Payment decider — capture, void, refund', () => {
   it.each<[string, PaymentCommand, PaymentStatus]>([
     ['a capture of a declined payment', recordCaptured, 'DECLINED'],
     ['a capture of a voided payment', recordCaptured, 'VOIDED'],
-    ['a capture of a refunded payment', recordCaptured, 'REFUNDED'],
     ['a void of a captured payment', recordVoided, 'CAPTURED'],
     ['a void of a declined payment', recordVoided, 'DECLINED'],
     ['a refund of an authorized, uncaptured payment', recordRefunded, 'AUTHORIZED'],
@@ -221,6 +220,16 @@ describe('Payment decider — capture, void, refund', () => {
 
     expect(error.code).toBe('PAYMENT_INVALID_TRANSITION');
     expect(error.details).toMatchObject({ paymentId: PAYMENT_ID, status });
+  });
+
+  it('treats a late capture notice of a refunded payment as already recorded (appends nothing)', () => {
+    expect(when(recordCaptured, history.REFUNDED)).toEqual([]);
+  });
+
+  it('treats a late authorization notice of a captured, voided or refunded payment as already recorded', () => {
+    for (const status of ['CAPTURED', 'VOIDED', 'REFUNDED'] as const) {
+      expect(when(recordAuthorized(), history[status]), status).toEqual([]);
+    }
   });
 
   it.each<[PaymentCommand]>([[recordCaptured], [recordVoided], [recordRefunded]])(
