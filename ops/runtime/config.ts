@@ -23,6 +23,15 @@ export interface Config {
   /** Requests per window per client IP (several accounts may share one address). */
   readonly rateLimitIpMax: number;
   readonly rateLimitWindowMs: number;
+  /** `simulator`: the local Stripe-compatible simulator at paymentSimulatorUrl; `stripe`: Stripe itself. */
+  readonly paymentProvider: 'simulator' | 'stripe';
+  readonly paymentSimulatorUrl: string;
+  readonly stripeApiKey: string;
+  readonly stripeWebhookSecret: string;
+  readonly sagaAcceptanceTimeoutMs: number;
+  readonly sagaPaymentTimeoutMs: number;
+  /** First retry delay of saga commands; doubled each attempt (1, 2, 4, 8, 16 s by default). */
+  readonly sagaRetryBaseMs: number;
 }
 
 export class ConfigError extends Error {
@@ -82,7 +91,19 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitMax: int('RATE_LIMIT_MAX', 600, 1, 1_000_000),
     rateLimitIpMax: int('RATE_LIMIT_IP_MAX', 1200, 1, 10_000_000),
     rateLimitWindowMs: int('RATE_LIMIT_WINDOW_MS', 60_000, 100, 3_600_000),
+    paymentProvider: env.PAYMENT_PROVIDER === 'stripe' ? 'stripe' : 'simulator',
+    paymentSimulatorUrl: url('PAYMENT_SIMULATOR_URL', 'http://127.0.0.1:12111', ['http:', 'https:']),
+    stripeApiKey: env.STRIPE_API_KEY ?? 'sk_test_ledgerline_simulator',
+    stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET ?? 'whsec_ledgerline_simulator',
+    sagaAcceptanceTimeoutMs: int('SAGA_ACCEPTANCE_TIMEOUT_MS', 5 * 60_000, 100, 24 * 3_600_000),
+    sagaPaymentTimeoutMs: int('SAGA_PAYMENT_TIMEOUT_MS', 2 * 60_000, 100, 24 * 3_600_000),
+    sagaRetryBaseMs: int('SAGA_RETRY_BASE_MS', 1000, 1, 60_000),
   };
+  if (env.PAYMENT_PROVIDER !== undefined && !['simulator', 'stripe'].includes(env.PAYMENT_PROVIDER)) {
+    problems.push(`PAYMENT_PROVIDER must be simulator or stripe (got ${env.PAYMENT_PROVIDER})`);
+  }
+  if (config.paymentProvider === 'stripe' && !env.STRIPE_API_KEY)
+    problems.push('PAYMENT_PROVIDER=stripe needs STRIPE_API_KEY');
   if (config.jwtSecret.length < 32) problems.push('JWT_SECRET must be at least 32 characters');
   for (const broker of config.kafkaBrokers) {
     if (!/^[^:\s]+:\d+$/.test(broker)) problems.push(`KAFKA_BROKERS must be host:port[,host:port] (got ${broker})`);

@@ -33,6 +33,13 @@ describe('loadConfig', () => {
       rateLimitMax: 600,
       rateLimitIpMax: 1200,
       rateLimitWindowMs: 60_000,
+      paymentProvider: 'simulator',
+      paymentSimulatorUrl: 'http://127.0.0.1:12111',
+      stripeApiKey: 'sk_test_ledgerline_simulator',
+      stripeWebhookSecret: 'whsec_ledgerline_simulator',
+      sagaAcceptanceTimeoutMs: 300_000,
+      sagaPaymentTimeoutMs: 120_000,
+      sagaRetryBaseMs: 1000,
     } satisfies Config);
   });
 
@@ -75,6 +82,13 @@ describe('loadConfig', () => {
       rateLimitMax: 10,
       rateLimitIpMax: 20,
       rateLimitWindowMs: 1000,
+      paymentProvider: 'simulator',
+      paymentSimulatorUrl: 'http://127.0.0.1:12111',
+      stripeApiKey: 'sk_test_ledgerline_simulator',
+      stripeWebhookSecret: 'whsec_ledgerline_simulator',
+      sagaAcceptanceTimeoutMs: 300_000,
+      sagaPaymentTimeoutMs: 120_000,
+      sagaRetryBaseMs: 1000,
     } satisfies Config);
   });
 

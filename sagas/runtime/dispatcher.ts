@@ -1,0 +1,193 @@
+import type { Knex } from 'knex';
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from '../../ops/runtime/log.js';
+import { loadSaga, persistReaction, timeline } from './store.js';
+import type { SagaDefinition } from './types.js';
+
+/** What a command handler gets: the payload and the idempotency key that makes a repeat harmless. */
+export interface CommandInvocation {
+  readonly sagaType: string;
+  readonly sagaId: string;
+  readonly step: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+  /** saga type + saga id + step: the same for every attempt of this step, across processes and restarts. */
+  readonly idempotencyKey: string;
+}
+
+export type CommandHandler = (invocation: CommandInvocation) => Promise<void>;
+
+/** Whether a failure may succeed on another attempt (network, timeouts, provider 5xx). */
+export type IsTransient = (error: unknown) => boolean;
+
+export interface DispatcherOptions {
+  /** Attempts before giving up: the seed's 5, with backoff 1, 2, 4, 8, 16 s (base × 2^n). */
+  readonly maxAttempts?: number;
+  readonly backoffBaseMs?: number;
+  readonly batchSize?: number;
+  readonly pollMs?: number;
+  readonly metrics?: Registry;
+}
+
+interface CommandRow {
+  id: number;
+  saga_type: string;
+  saga_id: string;
+  step: string;
+  kind: string;
+  payload: Record<string, unknown>;
+  attempts: number;
+}
+
+/**
+ * Performs saga commands: claims due rows with FOR UPDATE SKIP LOCKED (several processes share the work and never
+ * run one command at once), runs the handler, then records done, a retry at the next backoff, or — after the last
+ * attempt or a permanent error — the failure, handing it to the saga to compensate in the same transaction.
+ */
+export class SagaCommandDispatcher {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private readonly definitions = new Map<string, SagaDefinition<unknown>>();
+  private readonly outcomes: Counter<'saga' | 'kind' | 'outcome'>;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly handlers: Readonly<Record<string, CommandHandler>>,
+    private readonly isTransient: IsTransient,
+    private readonly logger: Logger,
+    private readonly options: DispatcherOptions = {},
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.outcomes = new Counter({
+      name: 'saga_commands_total',
+      help: 'Saga commands by outcome (done, retry, failed)',
+      labelNames: ['saga', 'kind', 'outcome'],
+      registers: options.metrics ? [options.metrics] : [],
+    });
+  }
+
+  register<State>(definition: SagaDefinition<State>): this {
+    this.definitions.set(definition.name, definition as SagaDefinition<unknown>);
+    return this;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          const done = await this.runDue();
+          if (done === 0) await new Promise((r) => setTimeout(r, this.options.pollMs ?? 100));
+        } catch (error) {
+          this.logger.error({ err: error }, 'saga command dispatch failed; retrying');
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** Runs the commands that are due now; returns how many were handled. */
+  async runDue(): Promise<number> {
+    const claimed = await Promise.all(
+      Array.from({ length: this.options.batchSize ?? 4 }, () =>
+        this.runOne().catch((error: unknown) => {
+          this.logger.error({ err: error }, 'saga command failed outside its handler');
+          return false;
+        }),
+      ),
+    );
+    return claimed.filter(Boolean).length;
+  }
+
+  private runOne(): Promise<boolean> {
+    return this.db.transaction(async (trx) => {
+      const row: CommandRow | undefined = await trx('saga_commands')
+        .where('status', 'pending')
+        .andWhere('next_attempt_at', '<=', this.now())
+        .orderBy('id')
+        .forUpdate()
+        .skipLocked()
+        .first();
+      if (!row) return false;
+      const handler = this.handlers[row.kind];
+      const attempts = row.attempts + 1;
+      const started = Date.now();
+      try {
+        if (!handler) throw new Error(`no handler for saga command kind ${row.kind}`);
+        await handler({
+          sagaType: row.saga_type,
+          sagaId: row.saga_id,
+          step: row.step,
+          payload: row.payload,
+          idempotencyKey: `${row.saga_type}:${row.saga_id}:${row.step}`,
+        });
+        await trx('saga_commands')
+          .where('id', row.id)
+          .update({ status: 'done', attempts, done_at: trx.fn.now(), last_error: null });
+        await timeline(trx, row.saga_type, row.saga_id, 'command-done', {
+          step: row.step,
+          kind: row.kind,
+          attempts,
+          ms: Date.now() - started,
+        });
+        this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'done' });
+        return true;
+      } catch (error) {
+        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        const maxAttempts = this.options.maxAttempts ?? 5;
+        if (handler && this.isTransient(error) && attempts < maxAttempts) {
+          const delayMs = (this.options.backoffBaseMs ?? 1000) * 2 ** (attempts - 1);
+          await trx('saga_commands')
+            .where('id', row.id)
+            .update({ attempts, last_error: message, next_attempt_at: new Date(this.now().getTime() + delayMs) });
+          await timeline(trx, row.saga_type, row.saga_id, 'command-retry', {
+            step: row.step,
+            attempts,
+            delayMs,
+            error: message,
+          });
+          this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'retry' });
+          return true;
+        }
+        await trx('saga_commands')
+          .where('id', row.id)
+          .update({ status: 'failed', attempts, last_error: message, done_at: trx.fn.now() });
+        this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'failed' });
+        this.logger.warn(
+          { saga: row.saga_type, sagaId: row.saga_id, step: row.step, attempts, error: message },
+          'saga command failed',
+        );
+        await this.compensate(trx, row, attempts, message);
+        return true;
+      }
+    });
+  }
+
+  private async compensate(trx: Knex.Transaction, row: CommandRow, attempts: number, error: string): Promise<void> {
+    const definition = this.definitions.get(row.saga_type);
+    const loaded = definition ? await loadSaga(trx, definition, row.saga_id) : null;
+    if (!definition || !loaded) {
+      await timeline(trx, row.saga_type, row.saga_id, 'command-failed', { step: row.step, attempts, error });
+      return;
+    }
+    // The saga row is locked for the update below: a concurrent event for it waits instead of conflicting.
+    await trx('saga_instances').where({ saga_type: row.saga_type, saga_id: row.saga_id }).forUpdate().first('version');
+    const fresh = (await loadSaga(trx, definition, row.saga_id))!;
+    const reaction = definition.onCommandFailed(
+      fresh.state,
+      { step: row.step, kind: row.kind, error, attempts },
+      this.now(),
+    ) ?? {
+      state: fresh.state,
+    };
+    await persistReaction(trx, definition, row.saga_id, fresh, reaction, {
+      kind: 'command-failed',
+      detail: { step: row.step, kind: row.kind, attempts, error },
+    });
+  }
+}

@@ -1,0 +1,45 @@
+import type { Knex } from 'knex';
+import type { ProjectedEvent } from '../../projections/runtime/types.js';
+import { loadSaga, persistReaction, SagaVersionConflict } from './store.js';
+import type { SagaDefinition } from './types.js';
+
+const MAX_ATTEMPTS = 10;
+
+/**
+ * Applies one event to its saga, exactly once: the event id is recorded in the same transaction as the new
+ * state, so a redelivered event changes nothing and performs no command twice. A concurrent change of the same
+ * saga (its events come from two topics) is retried on the fresh state.
+ */
+export async function reactToEvent<State>(
+  db: Knex,
+  definition: SagaDefinition<State>,
+  event: ProjectedEvent,
+  now: () => Date,
+): Promise<'applied' | 'duplicate' | 'ignored'> {
+  const sagaId = definition.correlationId(event);
+  if (!sagaId) return 'ignored';
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(async (trx) => {
+        const seen = await trx('saga_processed_events')
+          .insert({ saga_type: definition.name, saga_id: sagaId, event_id: event.eventId })
+          .onConflict(['saga_type', 'saga_id', 'event_id'])
+          .ignore()
+          .returning('event_id');
+        if (seen.length === 0) return 'duplicate' as const;
+        const loaded = await loadSaga(trx, definition, sagaId);
+        if (!loaded && !definition.starts(event)) return 'ignored' as const;
+        const state = loaded?.state ?? definition.initialState(sagaId);
+        const reaction = definition.react(state, event, now());
+        if (!reaction) return 'ignored' as const;
+        await persistReaction(trx, definition, sagaId, loaded, reaction, {
+          kind: 'event',
+          detail: { eventType: event.eventType, eventId: event.eventId, streamVersion: event.streamVersion },
+        });
+        return 'applied' as const;
+      });
+    } catch (error) {
+      if (!(error instanceof SagaVersionConflict) || attempt >= MAX_ATTEMPTS) throw error;
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import type { Knex } from 'knex';
+import type { Logger } from '../../ops/runtime/log.js';
+import { loadSaga, persistReaction } from './store.js';
+import type { SagaDefinition } from './types.js';
+
+/**
+ * Fires due deadlines. A deadline is claimed FOR UPDATE SKIP LOCKED, handed to its saga, and marked fired in the
+ * same transaction: if the process dies half-way nothing is marked, so it fires after a restart — and no two
+ * processes can fire the same one.
+ */
+export class DeadlineScheduler {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private readonly definitions = new Map<string, SagaDefinition<unknown>>();
+
+  constructor(
+    private readonly db: Knex,
+    private readonly logger: Logger,
+    private readonly pollMs = 250,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  register<State>(definition: SagaDefinition<State>): this {
+    this.definitions.set(definition.name, definition as SagaDefinition<unknown>);
+    return this;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          if (!(await this.fireOne())) await new Promise((r) => setTimeout(r, this.pollMs));
+        } catch (error) {
+          this.logger.error({ err: error }, 'deadline scheduler failed; retrying');
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** Fires the most overdue deadline, if any is due; returns whether one fired. */
+  fireOne(): Promise<boolean> {
+    return this.db.transaction(async (trx) => {
+      const due = await trx('saga_deadlines')
+        .where('status', 'scheduled')
+        .andWhere('due_at', '<=', this.now())
+        .orderBy('due_at')
+        .forUpdate()
+        .skipLocked()
+        .first('id', 'saga_type', 'saga_id', 'name', 'due_at');
+      if (!due) return false;
+      await trx('saga_deadlines').where('id', due.id).update({ status: 'fired', fired_at: trx.fn.now() });
+      const definition = this.definitions.get(due.saga_type as string);
+      if (!definition) return true;
+      await trx('saga_instances')
+        .where({ saga_type: due.saga_type, saga_id: due.saga_id })
+        .forUpdate()
+        .first('version');
+      const loaded = await loadSaga(trx, definition, due.saga_id as string);
+      if (!loaded) return true;
+      const reaction = definition.onDeadline(loaded.state, due.name as string, this.now()) ?? { state: loaded.state };
+      await persistReaction(trx, definition, due.saga_id as string, loaded, reaction, {
+        kind: 'deadline',
+        detail: { name: due.name, dueAt: (due.due_at as Date).toISOString() },
+      });
+      this.logger.info({ saga: due.saga_type, sagaId: due.saga_id, deadline: due.name }, 'deadline fired');
+      return true;
+    });
+  }
+}

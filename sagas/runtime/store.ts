@@ -1,0 +1,90 @@
+import type { Knex } from 'knex';
+import type { Reaction, SagaDefinition } from './types.js';
+
+export class SagaVersionConflict extends Error {
+  readonly code = 'SAGA_VERSION_CONFLICT';
+}
+
+export interface LoadedSaga<State> {
+  readonly state: State;
+  /** 0 when the saga does not exist yet. */
+  readonly version: number;
+}
+
+export async function loadSaga<State>(
+  trx: Knex | Knex.Transaction,
+  definition: SagaDefinition<State>,
+  sagaId: string,
+): Promise<LoadedSaga<State> | null> {
+  const row = await trx('saga_instances')
+    .where({ saga_type: definition.name, saga_id: sagaId })
+    .first('state', 'version');
+  return row ? { state: row.state as State, version: row.version as number } : null;
+}
+
+export async function timeline(
+  trx: Knex | Knex.Transaction,
+  sagaType: string,
+  sagaId: string,
+  kind: string,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  await trx('saga_timeline').insert({ saga_type: sagaType, saga_id: sagaId, kind, detail: JSON.stringify(detail) });
+}
+
+/**
+ * Persists a reaction in the caller's transaction: the new state (optimistically, at the version it was decided
+ * from), the commands to perform (once per step), deadlines scheduled or cancelled, and a timeline entry.
+ */
+export async function persistReaction<State>(
+  trx: Knex.Transaction,
+  definition: SagaDefinition<State>,
+  sagaId: string,
+  from: LoadedSaga<State> | null,
+  reaction: Reaction<State>,
+  cause: { kind: string; detail: Record<string, unknown> },
+): Promise<void> {
+  const key = { saga_type: definition.name, saga_id: sagaId };
+  const status = definition.status(reaction.state);
+  const state = JSON.stringify(reaction.state);
+  if (!from) {
+    const inserted = await trx('saga_instances')
+      .insert({ ...key, status, state, version: 1 })
+      .onConflict(['saga_type', 'saga_id'])
+      .ignore()
+      .returning('version');
+    if (inserted.length === 0) throw new SagaVersionConflict(`saga ${sagaId} was started concurrently`);
+  } else {
+    const updated = await trx('saga_instances')
+      .where({ ...key, version: from.version })
+      .update({ status, state, version: from.version + 1, updated_at: trx.fn.now() });
+    if (updated === 0) throw new SagaVersionConflict(`saga ${sagaId} changed since version ${from.version}`);
+  }
+  for (const command of reaction.commands ?? []) {
+    await trx('saga_commands')
+      .insert({ ...key, step: command.step, kind: command.kind, payload: JSON.stringify(command.payload) })
+      .onConflict(['saga_type', 'saga_id', 'step'])
+      .ignore();
+  }
+  for (const deadline of reaction.schedule ?? []) {
+    await trx('saga_deadlines')
+      .insert({ ...key, name: deadline.name, due_at: deadline.dueAt, status: 'scheduled' })
+      .onConflict(['saga_type', 'saga_id', 'name'])
+      .merge({ due_at: deadline.dueAt, status: 'scheduled' });
+  }
+  if (reaction.cancel?.length) {
+    await trx('saga_deadlines')
+      .where(key)
+      .whereIn('name', reaction.cancel)
+      .andWhere('status', 'scheduled')
+      .update({ status: 'cancelled' });
+  }
+  await timeline(trx, definition.name, sagaId, cause.kind, {
+    ...cause.detail,
+    status,
+    ...(reaction.note ? { note: reaction.note } : {}),
+    ...(reaction.commands?.length ? { commands: reaction.commands.map((c) => c.step) } : {}),
+    ...(reaction.schedule?.length ? { scheduled: reaction.schedule.map((d) => d.name) } : {}),
+    ...(reaction.cancel?.length ? { cancelled: reaction.cancel } : {}),
+  });
+}

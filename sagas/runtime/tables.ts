@@ -1,0 +1,62 @@
+import type { Knex } from 'knex';
+
+// The saga runtime's tables, in the write side's database: sagas emit commands, so they live beside the store.
+export async function ensureSagaTables(db: Knex): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['ledgerline.saga-runtime']);
+    await trx.raw(`
+      CREATE TABLE IF NOT EXISTS saga_instances (
+        saga_type   text NOT NULL,
+        saga_id     text NOT NULL,
+        status      text NOT NULL,
+        state       jsonb NOT NULL,
+        version     integer NOT NULL,
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        updated_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (saga_type, saga_id)
+      );
+      CREATE TABLE IF NOT EXISTS saga_processed_events (
+        saga_type  text NOT NULL,
+        saga_id    text NOT NULL,
+        event_id   uuid NOT NULL,
+        PRIMARY KEY (saga_type, saga_id, event_id)
+      );
+      CREATE TABLE IF NOT EXISTS saga_timeline (
+        id         bigserial PRIMARY KEY,
+        saga_type  text NOT NULL,
+        saga_id    text NOT NULL,
+        at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+        kind       text NOT NULL,
+        detail     jsonb NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS saga_timeline_saga ON saga_timeline (saga_type, saga_id, id);
+      CREATE TABLE IF NOT EXISTS saga_commands (
+        id               bigserial PRIMARY KEY,
+        saga_type        text NOT NULL,
+        saga_id          text NOT NULL,
+        step             text NOT NULL,
+        kind             text NOT NULL,
+        payload          jsonb NOT NULL,
+        status           text NOT NULL DEFAULT 'pending',
+        attempts         integer NOT NULL DEFAULT 0,
+        next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+        last_error       text,
+        created_at       timestamptz NOT NULL DEFAULT now(),
+        done_at          timestamptz,
+        UNIQUE (saga_type, saga_id, step)
+      );
+      CREATE INDEX IF NOT EXISTS saga_commands_due ON saga_commands (next_attempt_at) WHERE status = 'pending';
+      CREATE TABLE IF NOT EXISTS saga_deadlines (
+        id         bigserial PRIMARY KEY,
+        saga_type  text NOT NULL,
+        saga_id    text NOT NULL,
+        name       text NOT NULL,
+        due_at     timestamptz NOT NULL,
+        status     text NOT NULL DEFAULT 'scheduled',
+        fired_at   timestamptz,
+        UNIQUE (saga_type, saga_id, name)
+      );
+      CREATE INDEX IF NOT EXISTS saga_deadlines_due ON saga_deadlines (due_at) WHERE status = 'scheduled';
+    `);
+  });
+}

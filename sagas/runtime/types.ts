@@ -1,0 +1,50 @@
+import type { ProjectedEvent } from '../../projections/runtime/types.js';
+
+/** A command a saga wants done. `step` is unique within one saga: it names the idempotency key saga id + step. */
+export interface SagaCommand {
+  readonly step: string;
+  readonly kind: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+}
+
+export interface Deadline {
+  readonly name: string;
+  readonly dueAt: Date;
+}
+
+/** What a saga decides on an event, a deadline or a failed command: its next state and the effects to perform. */
+export interface Reaction<State> {
+  readonly state: State;
+  readonly commands?: readonly SagaCommand[];
+  readonly schedule?: readonly Deadline[];
+  readonly cancel?: readonly string[];
+  /** A line for the saga's timeline (what happened and why). */
+  readonly note?: string;
+}
+
+export interface FailedCommand {
+  readonly step: string;
+  readonly kind: string;
+  readonly error: string;
+  readonly attempts: number;
+}
+
+/**
+ * A saga as pure functions over its persisted state. The runtime stores the state with a version, performs the
+ * commands once each (by step), fires deadlines once each, and records a timeline.
+ */
+export interface SagaDefinition<State> {
+  readonly name: string;
+  /** Topics (without prefix) whose events it reacts to. */
+  readonly topics: readonly string[];
+  /** The saga an event belongs to, or null when it is none of this saga's business. */
+  correlationId(event: ProjectedEvent): string | null;
+  /** Whether this event may start a saga (others for an unknown saga are ignored). */
+  starts(event: ProjectedEvent): boolean;
+  initialState(sagaId: string): State;
+  react(state: State, event: ProjectedEvent, now: Date): Reaction<State> | null;
+  onDeadline(state: State, deadline: string, now: Date): Reaction<State> | null;
+  onCommandFailed(state: State, failure: FailedCommand, now: Date): Reaction<State> | null;
+  /** A one-word summary for listings and metrics. */
+  status(state: State): string;
+}
