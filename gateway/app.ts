@@ -16,9 +16,11 @@ import { identityPlugin } from './identity/routes.js';
 import type { TokenService } from './identity/tokens.js';
 import { type LiveDeps, livePlugin } from './live/plugin.js';
 import { httpMetrics } from './metrics.js';
+import { type NotificationQueryDeps, notificationCommandsPlugin, notificationQueriesPlugin } from './notifications.js';
 import { type OrderingQueryDeps, orderingQueriesPlugin } from './queries/ordering.js';
 import { type RateLimitOptions, rateLimiter } from './rate-limit.js';
 import { validatorCompiler } from './validation.js';
+import { webhooksPlugin } from './webhooks.js';
 
 export interface GatewayDeps {
   readonly logger: Logger;
@@ -29,7 +31,10 @@ export interface GatewayDeps {
   readonly rateLimit: RateLimitOptions;
   readonly health: HealthDeps;
   readonly queries: OrderingQueryDeps;
+  readonly notifications: NotificationQueryDeps;
   readonly live: LiveDeps;
+  /** Signing secret of the payment provider's webhooks. */
+  readonly webhookSecret: string;
   readonly bodyLimitBytes?: number;
   readonly corsOrigins?: readonly string[];
 }
@@ -76,6 +81,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       commands.addHook('onRequest', limit);
       commands.addHook('onRequest', authorize);
       await commands.register(orderingCommandsPlugin(deps.ordering));
+      await commands.register(notificationCommandsPlugin(deps.identity));
       commands.post('/:context/:command', async (request, reply) => {
         const { context, command } = request.params as { context: string; command: string };
         return reply.status(404).send(body('UNKNOWN_COMMAND', `there is no command ${context}/${command}`));
@@ -88,9 +94,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       queries.addHook('onRequest', limit);
       queries.addHook('onRequest', authorize);
       await queries.register(orderingQueriesPlugin(deps.queries));
+      await queries.register(notificationQueriesPlugin(deps.notifications));
     },
     { prefix: '/queries' },
   );
   await app.register(livePlugin(deps.live, deps.tokens));
+  await app.register(async (hooks) => {
+    hooks.addHook('onRequest', limit);
+    await hooks.register(webhooksPlugin({ ordering: deps.ordering, secret: deps.webhookSecret }));
+  });
   return app;
 }

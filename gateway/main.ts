@@ -40,6 +40,8 @@ export async function startGateway(config = loadConfig(), metrics = new Registry
     },
     health: { check: probe.check, metrics },
     queries: read.ordering,
+    notifications: read.notifications,
+    webhookSecret: config.stripeWebhookSecret,
     live: {
       hub,
       keyPrefix: config.topicPrefix,

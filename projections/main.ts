@@ -11,6 +11,7 @@ import { createLogger } from '../ops/runtime/log.js';
 import { EventCodec } from '../schemas/codec.js';
 import { createRegistryClient } from '../schemas/registry.js';
 import { MENU_SEARCH_PROJECTION, menuSearchReadModel } from './ordering/menu-search.js';
+import { NOTIFICATIONS_PROJECTION, NOTIFICATIONS_VERSION, notificationsReadModel } from './ordering/notifications.js';
 import {
   ORDER_STATUS_PROJECTION,
   ORDER_STATUS_VERSION,
@@ -49,6 +50,10 @@ export async function startProjector(config = loadConfig(), metrics = new Regist
     postgresProjection(
       readDb,
       menuSearchReadModel(search, await activeVersion(readDb, MENU_SEARCH_PROJECTION, 1), config.topicPrefix),
+    ),
+    postgresProjection(
+      readDb,
+      notificationsReadModel(await activeVersion(readDb, NOTIFICATIONS_PROJECTION, NOTIFICATIONS_VERSION)),
     ),
     orderStatusRedisProjection(redis, {
       keyPrefix: config.topicPrefix,

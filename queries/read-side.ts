@@ -2,6 +2,11 @@ import { Client as SearchClient } from '@elastic/elasticsearch';
 import { connect, ensureDatabase } from '../commands/store/database.js';
 import type { Config } from '../ops/runtime/config.js';
 import { menuSearchAlias } from '../projections/ordering/menu-search.js';
+import {
+  NOTIFICATIONS_PROJECTION,
+  NOTIFICATIONS_VERSION,
+  notificationsReadModel,
+} from '../projections/ordering/notifications.js';
 import { ORDERS_PROJECTION, ORDERS_VERSION, ordersReadModel } from '../projections/ordering/orders.js';
 import {
   RESTAURANTS_PROJECTION,
@@ -12,7 +17,9 @@ import {
 import { ensureRuntimeTables } from '../projections/runtime/tables.js';
 import { cachedActiveVersion } from '../projections/runtime/versions.js';
 import { type MenuSearchParams, type MenuSearchResult, searchMenu } from './ordering/menu-search.js';
+import { NotificationQueries } from './ordering/notifications.js';
 import { OrderQueries } from './ordering/orders.js';
+import { sagaView } from './ordering/sagas.js';
 import { PositionWaiter } from './read-your-writes.js';
 
 /**
@@ -30,6 +37,9 @@ export async function openReadSide(config: Config) {
   const restaurantsVersion = cachedActiveVersion(readDb, RESTAURANTS_PROJECTION, RESTAURANTS_VERSION);
   await restaurantsReadModel(await restaurantsVersion()).createTables(readDb);
   const orders = new OrderQueries(readDb, ordersVersion);
+  const notificationsVersion = cachedActiveVersion(readDb, NOTIFICATIONS_PROJECTION, NOTIFICATIONS_VERSION);
+  await notificationsReadModel(await notificationsVersion()).createTables(readDb);
+  const waiter = new PositionWaiter(storeDb, readDb);
   const search = new SearchClient({ node: config.searchUrl, requestTimeout: 5000 });
   const alias = menuSearchAlias(config.topicPrefix);
   const menuSearch = async (params: MenuSearchParams): Promise<MenuSearchResult> => {
@@ -57,9 +67,16 @@ export async function openReadSide(config: Config) {
           .first('owner_id');
         return row ? (row.owner_id as string) : null;
       },
-      waiter: new PositionWaiter(storeDb, readDb),
+      waiter,
       ordersProjection: async () => ordersReadModel(await ordersVersion()),
       menuSearch,
+      /** Saga state lives beside the event store (sagas are write-side processes). */
+      orderSaga: (orderId: string) => sagaView(storeDb, 'order-payment', orderId),
+    },
+    notifications: {
+      notifications: new NotificationQueries(readDb, notificationsVersion),
+      waiter,
+      notificationsProjection: async () => notificationsReadModel(await notificationsVersion()),
     },
     async close() {
       await search.close();

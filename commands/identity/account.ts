@@ -1,18 +1,29 @@
 import { DomainError, type DomainEvent } from '../decider.js';
+import {
+  evolveNotificationPreferences,
+  type NotificationPreferences,
+  type NotificationPreferencesEvent,
+} from './preferences.js';
 
 export const ROLES = ['customer', 'restaurant', 'courier', 'hirer', 'worker', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 /** Roles anyone may sign up with; admins are made by operators, never self-registered. */
 export const SELF_SERVICE_ROLES: readonly Role[] = ['customer', 'restaurant', 'courier', 'hirer', 'worker'];
 
-export type AccountEvent = DomainEvent<
-  'AccountRegistered',
-  { accountId: string; email: string; role: string; registeredAt: string }
->;
+export type AccountEvent =
+  | DomainEvent<'AccountRegistered', { accountId: string; email: string; role: string; registeredAt: string }>
+  | NotificationPreferencesEvent;
 export type AccountCommand = { type: 'RegisterAccount'; data: { accountId: string; email: string; role: Role } };
 export type Account =
   | { readonly status: 'none' }
-  | { readonly status: 'active'; readonly accountId: string; readonly email: string; readonly role: Role };
+  | {
+      readonly status: 'active';
+      readonly accountId: string;
+      readonly email: string;
+      readonly role: Role;
+      /** Absent until the account first chooses: then the defaults (every channel on) apply. */
+      readonly notifications?: NotificationPreferences;
+    };
 
 export const initialAccount = (): Account => ({ status: 'none' });
 
@@ -31,7 +42,13 @@ export function decideAccount(command: AccountCommand, state: Account, now: Date
   ];
 }
 
-export function evolveAccount(_state: Account, event: AccountEvent): Account {
-  const { accountId, email, role } = event.data;
-  return { status: 'active', accountId, email, role: role as Role };
+export function evolveAccount(state: Account, event: AccountEvent): Account {
+  switch (event.type) {
+    case 'AccountRegistered': {
+      const { accountId, email, role } = event.data;
+      return { status: 'active', accountId, email, role: role as Role };
+    }
+    case 'NotificationPreferencesUpdated':
+      return evolveNotificationPreferences(state, event);
+  }
 }

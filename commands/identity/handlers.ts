@@ -12,6 +12,7 @@ import {
   normalizeEmail,
   type Role,
 } from './account.js';
+import { decideNotificationPreferences } from './preferences.js';
 
 export const accounts: Aggregate<Account, AccountEvent> = {
   streamType: 'identity.account',
@@ -63,6 +64,25 @@ export class IdentityCommands {
       },
     );
     return { ...result, accountId };
+  }
+
+  /** The account's notification channels; the values it already has append nothing. */
+  async setNotificationPreferences(
+    input: { accountId: string; email: boolean; push: boolean },
+    ctx: CommandContext,
+  ): Promise<CommandResult> {
+    const { accountId, email, push } = input;
+    return this.executor.execute(
+      accounts,
+      accountId,
+      (state, now) =>
+        decideNotificationPreferences(
+          { type: 'SetNotificationPreferences', data: { accountId, email, push } },
+          state,
+          now,
+        ),
+      ctx,
+    );
   }
 
   /** The account for these credentials, or null; constant-time-ish whether or not the email exists. */

@@ -9,6 +9,7 @@ import {
   parseMenuSearchQuerystring,
 } from '../../queries/ordering/menu-search.js';
 import type { OrderQueries } from '../../queries/ordering/orders.js';
+import type { SagaView } from '../../queries/ordering/sagas.js';
 import type { PositionWaiter } from '../../queries/read-your-writes.js';
 import { type AccessLookups, canSeeOrder, ownsRestaurant } from '../access.js';
 import { principalOf } from '../auth.js';
@@ -22,6 +23,7 @@ export interface OrderingQueryDeps extends AccessLookups {
   /** The orders projection as the waiter needs it (name, active version, topics). */
   readonly ordersProjection: () => Promise<{ name: string; version: number; topics: readonly string[] }>;
   readonly menuSearch: (params: MenuSearchParams) => Promise<MenuSearchResult>;
+  readonly orderSaga: (orderId: string) => Promise<SagaView | null>;
 }
 
 const id = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } as const;
@@ -129,6 +131,20 @@ export function orderingQueriesPlugin(deps: OrderingQueryDeps) {
       '/ordering/menu/search',
       { schema: { querystring: menuSearchQuerystringSchema } },
       async (request) => deps.menuSearch(parseMenuSearchQuerystring(request.query)),
+    );
+
+    app.get<{ Params: { orderId: string } }>(
+      '/ordering/sagas/:orderId',
+      {
+        config: { roles: ['admin'] },
+        schema: { params: { type: 'object', required: ['orderId'], properties: { orderId: id } } },
+      },
+      async (request) => {
+        const saga = await deps.orderSaga(request.params.orderId);
+        if (!saga)
+          throw new HttpError(404, 'SAGA_NOT_FOUND', `no order/payment saga for order ${request.params.orderId}`);
+        return saga;
+      },
     );
   };
 }

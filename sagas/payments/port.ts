@@ -22,7 +22,10 @@ export type AuthorizeResult =
  */
 export class TransientProviderError extends Error {
   readonly transient = true;
-  constructor(message: string, override readonly cause?: unknown) {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
     super(message);
     this.name = 'TransientProviderError';
   }
@@ -30,7 +33,10 @@ export class TransientProviderError extends Error {
 
 export class PermanentProviderError extends Error {
   readonly transient = false;
-  constructor(message: string, override readonly cause?: unknown) {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
     super(message);
     this.name = 'PermanentProviderError';
   }
@@ -49,8 +55,23 @@ export interface PaymentProvider {
 
 /** What a verified provider webhook tells us, mapped to our payment facts. */
 export type PaymentNotification =
-  | { readonly kind: 'authorized'; readonly providerRef: string; readonly paymentId: string; readonly orderId: string; readonly amountMinor: number; readonly currency: string }
-  | { readonly kind: 'declined'; readonly providerRef: string; readonly paymentId: string; readonly orderId: string; readonly amountMinor: number; readonly currency: string; readonly reason: string }
+  | {
+      readonly kind: 'authorized';
+      readonly providerRef: string;
+      readonly paymentId: string;
+      readonly orderId: string;
+      readonly amountMinor: number;
+      readonly currency: string;
+    }
+  | {
+      readonly kind: 'declined';
+      readonly providerRef: string;
+      readonly paymentId: string;
+      readonly orderId: string;
+      readonly amountMinor: number;
+      readonly currency: string;
+      readonly reason: string;
+    }
   | { readonly kind: 'captured'; readonly providerRef: string; readonly paymentId: string; readonly orderId: string }
   | { readonly kind: 'voided'; readonly providerRef: string; readonly paymentId: string; readonly orderId: string }
   | { readonly kind: 'refunded'; readonly providerRef: string; readonly paymentId: string; readonly orderId: string }

@@ -1,3 +1,3 @@
 export const identityTopics = {
-  'identity.account': ['AccountRegistered'],
+  'identity.account': ['AccountRegistered', 'NotificationPreferencesUpdated'],
 } as const;

@@ -1,0 +1,61 @@
+import { DomainError, type DomainEvent } from '../decider.js';
+
+// Notification preferences live on the Account aggregate (stream `account-<accountId>`): they are the
+// account's own choice and need no other aggregate's state. This module holds the command, the event and the
+// pure decide/evolve pair; account.ts folds the event into the Account's union and delegates to the evolve below.
+
+export interface NotificationPreferences {
+  readonly email: boolean;
+  readonly push: boolean;
+}
+
+/** What an account that never chose gets: every channel on, so nothing is missed by default. */
+export const DEFAULT_NOTIFICATION_PREFERENCES: NotificationPreferences = { email: true, push: true };
+
+export type NotificationPreferencesEvent = DomainEvent<
+  'NotificationPreferencesUpdated',
+  { accountId: string; email: boolean; push: boolean; updatedAt: string }
+>;
+
+export type NotificationPreferencesCommand = {
+  type: 'SetNotificationPreferences';
+  data: { accountId: string; email: boolean; push: boolean };
+};
+
+/**
+ * The part of the Account state this module reads and writes. account.ts's Account satisfies it structurally
+ * (an absent `notifications` means the defaults), so it compiles before and after the merge.
+ */
+export type PreferencesState =
+  | { readonly status: 'none' }
+  | { readonly status: 'active'; readonly notifications?: NotificationPreferences };
+
+export const preferencesOf = (state: PreferencesState): NotificationPreferences =>
+  state.status === 'active'
+    ? (state.notifications ?? DEFAULT_NOTIFICATION_PREFERENCES)
+    : DEFAULT_NOTIFICATION_PREFERENCES;
+
+export function decideNotificationPreferences(
+  command: NotificationPreferencesCommand,
+  state: PreferencesState,
+  now: Date,
+): NotificationPreferencesEvent[] {
+  const { accountId, email, push } = command.data;
+  if (state.status === 'none') {
+    throw new DomainError('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`, { accountId });
+  }
+  const current = preferencesOf(state);
+  // Setting what is already set is a no-op: a client retrying or re-saving a form appends nothing.
+  if (current.email === email && current.push === push) return [];
+  return [{ type: 'NotificationPreferencesUpdated', data: { accountId, email, push, updatedAt: now.toISOString() } }];
+}
+
+/** The Account after a NotificationPreferencesUpdated; any other part of the state is kept as it is. */
+export function evolveNotificationPreferences<S extends PreferencesState>(
+  state: S,
+  event: NotificationPreferencesEvent,
+): S {
+  // Preferences before registration cannot happen in a valid stream; ignoring them keeps the fold total.
+  if (state.status === 'none') return state;
+  return { ...state, notifications: { email: event.data.email, push: event.data.push } };
+}

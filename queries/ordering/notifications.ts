@@ -1,0 +1,111 @@
+import type { Knex } from 'knex';
+import { DEFAULT_NOTIFICATION_PREFERENCES } from '../../commands/identity/preferences.js';
+import type { NotificationChannel, NotificationKind } from '../../projections/ordering/notification-messages.js';
+import {
+  type NotificationRow,
+  notificationsTables,
+  type PreferencesRow,
+} from '../../projections/ordering/notifications.js';
+import { InvalidCursorError } from './orders.js';
+
+export interface NotificationView {
+  readonly notificationId: string;
+  readonly accountId: string;
+  readonly orderId: string;
+  readonly channel: NotificationChannel;
+  readonly kind: NotificationKind;
+  readonly title: string;
+  readonly body: string;
+  readonly status: string;
+  readonly createdAt: string;
+}
+
+export interface NotificationFilter {
+  readonly channel?: NotificationChannel;
+  readonly cursor?: string;
+  readonly limit?: number;
+}
+
+export interface NotificationPage {
+  readonly items: NotificationView[];
+  readonly nextCursor: string | null;
+}
+
+export interface PreferencesView {
+  readonly accountId: string;
+  readonly email: boolean;
+  readonly push: boolean;
+  /** The account stream's version of the last change; 0 while the account runs on the defaults. */
+  readonly version: number;
+  readonly updatedAt: string | null;
+}
+
+const iso = (v: Date | string): string => (v instanceof Date ? v.toISOString() : new Date(v).toISOString());
+
+export const toNotificationView = (r: NotificationRow): NotificationView => ({
+  notificationId: r.notification_id,
+  accountId: r.account_id,
+  orderId: r.order_id,
+  channel: r.channel,
+  kind: r.kind as NotificationKind,
+  title: r.title,
+  body: r.body,
+  status: r.status,
+  createdAt: iso(r.created_at),
+});
+
+/** Keyset pagination, as for orders: the cursor is the sort key of the last row, so pages never skip or repeat. */
+const encodeCursor = (view: NotificationView): string =>
+  Buffer.from(JSON.stringify([view.createdAt, view.notificationId])).toString('base64url');
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(value) && value.length === 2) {
+      const [createdAt, notificationId] = value as unknown[];
+      if (typeof createdAt === 'string' && typeof notificationId === 'string' && !Number.isNaN(Date.parse(createdAt))) {
+        return [createdAt, notificationId];
+      }
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidCursorError('cursor is not one this API returned');
+}
+
+/** Read-only queries over the notifications read model, on the query side's own pool. */
+export class NotificationQueries {
+  constructor(
+    private readonly db: Knex,
+    private readonly version: () => Promise<number>,
+  ) {}
+
+  /** One account's notifications, newest first. */
+  async list(accountId: string, filter: NotificationFilter = {}): Promise<NotificationPage> {
+    const t = notificationsTables(await this.version());
+    const limit = Math.min(Math.max(filter.limit ?? 20, 1), 100);
+    const query = this.db(t.notifications).where('account_id', accountId);
+    if (filter.channel) query.where('channel', filter.channel);
+    if (filter.cursor) {
+      const [createdAt, notificationId] = decodeCursor(filter.cursor);
+      query.whereRaw('(created_at, notification_id) < (?::timestamptz, ?)', [createdAt, notificationId]);
+    }
+    const rows: NotificationRow[] = await query
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'notification_id', order: 'desc' },
+      ])
+      .limit(limit + 1);
+    const items = rows.slice(0, limit).map(toNotificationView);
+    return { items, nextCursor: rows.length > limit ? encodeCursor(items.at(-1)!) : null };
+  }
+
+  /** The account's preferences; the defaults (every channel on) when it never chose. */
+  async preferences(accountId: string): Promise<PreferencesView> {
+    const t = notificationsTables(await this.version());
+    const row: PreferencesRow | undefined = await this.db(t.preferences).where('account_id', accountId).first();
+    return row
+      ? { accountId, email: row.email, push: row.push, version: row.version, updatedAt: iso(row.updated_at) }
+      : { accountId, ...DEFAULT_NOTIFICATION_PREFERENCES, version: 0, updatedAt: null };
+  }
+}

@@ -1,0 +1,84 @@
+// The saga process: `tsx sagas/main.ts`. Runs the order/payment saga: its Kafka consumer, the command
+// dispatcher and the deadline scheduler. Run several: they share partitions, commands and deadlines safely.
+import type { Registry } from 'prom-client';
+import { openWriteSide } from '../commands/write-side.js';
+import { type Config, loadConfig } from '../ops/runtime/config.js';
+import { createKafka } from '../ops/runtime/kafka.js';
+import { createLogger } from '../ops/runtime/log.js';
+import { ProjectionRunner } from '../projections/runtime/runner.js';
+import { isTransient, orderPaymentHandlers } from './ordering/command-handlers.js';
+import { orderPaymentSaga } from './ordering/order-payment.js';
+import type { PaymentProvider } from './payments/port.js';
+import { createStripeProvider, stripeEndpointOf } from './payments/stripe.js';
+import { sagaAsProjection } from './runtime/as-projection.js';
+import { SagaCommandDispatcher } from './runtime/dispatcher.js';
+import { DeadlineScheduler } from './runtime/scheduler.js';
+import { ensureSagaTables } from './runtime/tables.js';
+
+/** The Stripe adapter, aimed at Stripe itself or at the local Stripe-compatible simulator. */
+export function paymentProviderFor(config: Config): PaymentProvider {
+  if (config.paymentProvider === 'stripe') return createStripeProvider({ apiKey: config.stripeApiKey });
+  return createStripeProvider({ apiKey: config.stripeApiKey, ...stripeEndpointOf(config.paymentSimulatorUrl) });
+}
+
+export async function startSagas(
+  config = loadConfig(),
+  options: { metrics?: Registry; provider?: PaymentProvider } = {},
+) {
+  const logger = createLogger('sagas', config.logLevel);
+  const write = await openWriteSide(config, { poolMax: 8 });
+  await ensureSagaTables(write.db);
+  const provider = options.provider ?? paymentProviderFor(config);
+  const saga = orderPaymentSaga({
+    acceptanceTimeoutMs: config.sagaAcceptanceTimeoutMs,
+    paymentTimeoutMs: config.sagaPaymentTimeoutMs,
+  });
+  const dispatcher = new SagaCommandDispatcher(
+    write.db,
+    orderPaymentHandlers(write.ordering, provider),
+    isTransient,
+    logger,
+    {
+      backoffBaseMs: config.sagaRetryBaseMs,
+      metrics: options.metrics,
+    },
+  ).register(saga);
+  const scheduler = new DeadlineScheduler(write.db, logger).register(saga);
+  const kafka = createKafka(config.kafkaBrokers, 'ledgerline-sagas', logger);
+  const producer = kafka.producer();
+  await producer.connect();
+  const runner = new ProjectionRunner(kafka, producer, write.codec, sagaAsProjection(write.db, saga), logger, {
+    topicPrefix: config.topicPrefix,
+    groupId: `${config.topicPrefix}saga.${saga.name}`,
+    metrics: options.metrics,
+  });
+  await runner.start();
+  dispatcher.start();
+  scheduler.start();
+  logger.info({ saga: saga.name }, 'sagas started');
+  return {
+    write,
+    dispatcher,
+    scheduler,
+    async stop() {
+      await runner.stop();
+      await dispatcher.stop();
+      await scheduler.stop();
+      await producer.disconnect();
+      await write.close();
+      logger.info('sagas stopped');
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const running = await startSagas();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      running.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
