@@ -144,6 +144,19 @@ _search_up_locked() {
   ll_port_open "$tport" && ll_die "transport port 127.0.0.1:$tport is taken (set SEARCH_TRANSPORT_PORT)"
 
   java_home=${ES_JAVA_HOME:-$(ll_java21_home)} || ll_die "Elasticsearch 9 needs Java 21+; none found in /usr/lib/jvm"
+  # A checkout under /root (as CI's may be) is not traversable by the ES user: its files then live under
+  # /var/lib/ledgerline-search/<checkout key> instead. `local` shadows LL_DIST/LL_DATA for what is called below.
+  local LL_DIST="$LL_DIST" LL_DATA="$LL_DATA" alt
+  if [ "$(id -u)" = 0 ]; then
+    _search_ensure_user
+    if ! setpriv --reuid="$SEARCH_USER" --regid="$SEARCH_USER" --clear-groups test -x "$LL_STATE"; then
+      alt="/var/lib/ledgerline-search/$(printf %s "$LL_STATE" | sha1sum | cut -c1-12)"
+      ll_log "$SEARCH_USER cannot reach $LL_STATE; Elasticsearch's files go to $alt"
+      mkdir -p "$alt/dist" "$alt/data"
+      chmod 755 /var/lib/ledgerline-search "$alt" "$alt/dist" "$alt/data"
+      LL_DIST="$alt/dist" LL_DATA="$alt/data"
+    fi
+  fi
   home=$(_search_install "$version")
 
   data="$LL_DATA/search" logs="$LL_DATA/search-logs" conf="$LL_DATA/search-config" tmpdir="$LL_DATA/search-tmp"
