@@ -25,7 +25,11 @@ import { ensureRuntimeTables } from './runtime/tables.js';
 import type { Projection } from './runtime/types.js';
 import { activeVersion } from './runtime/versions.js';
 
-export async function startProjector(config = loadConfig(), metrics = new Registry()) {
+export async function startProjector(
+  config = loadConfig(),
+  metrics = new Registry(),
+  options: { followMs?: number } = {},
+) {
   const logger = createLogger('projector', config.logLevel);
   await ensureDatabase(config.databaseUrl);
   await ensureDatabase(config.readDatabaseUrl);
@@ -41,34 +45,69 @@ export async function startProjector(config = loadConfig(), metrics = new Regist
 
   const search = new SearchClient({ node: config.searchUrl, requestTimeout: 10_000 });
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
-  const projections: Projection[] = [
-    postgresProjection(readDb, ordersReadModel(await activeVersion(readDb, ORDERS_PROJECTION, ORDERS_VERSION))),
-    postgresProjection(
-      readDb,
-      restaurantsReadModel(await activeVersion(readDb, RESTAURANTS_PROJECTION, RESTAURANTS_VERSION)),
-    ),
-    postgresProjection(
-      readDb,
-      menuSearchReadModel(search, await activeVersion(readDb, MENU_SEARCH_PROJECTION, 1), config.topicPrefix),
-    ),
-    postgresProjection(
-      readDb,
-      notificationsReadModel(await activeVersion(readDb, NOTIFICATIONS_PROJECTION, NOTIFICATIONS_VERSION)),
-    ),
-    orderStatusRedisProjection(redis, {
-      keyPrefix: config.topicPrefix,
-      version: await activeVersion(readDb, ORDER_STATUS_PROJECTION, ORDER_STATUS_VERSION),
-    }),
+  /** Each projection by name: its first version and how to make any version of it. */
+  const catalog: { name: string; first: number; make: (version: number) => Projection }[] = [
+    { name: ORDERS_PROJECTION, first: ORDERS_VERSION, make: (v) => postgresProjection(readDb, ordersReadModel(v)) },
+    {
+      name: RESTAURANTS_PROJECTION,
+      first: RESTAURANTS_VERSION,
+      make: (v) => postgresProjection(readDb, restaurantsReadModel(v)),
+    },
+    {
+      name: MENU_SEARCH_PROJECTION,
+      first: 1,
+      make: (v) => postgresProjection(readDb, menuSearchReadModel(search, v, config.topicPrefix)),
+    },
+    {
+      name: NOTIFICATIONS_PROJECTION,
+      first: NOTIFICATIONS_VERSION,
+      make: (v) => postgresProjection(readDb, notificationsReadModel(v)),
+    },
+    {
+      name: ORDER_STATUS_PROJECTION,
+      first: ORDER_STATUS_VERSION,
+      make: (v) => orderStatusRedisProjection(redis, { keyPrefix: config.topicPrefix, version: v }),
+    },
   ];
-  const runners = projections.map(
-    (p) => new ProjectionRunner(kafka, producer, codec, p, logger, { topicPrefix: config.topicPrefix, metrics }),
-  );
-  for (const runner of runners) await runner.start();
+  const runners = new Map<string, { version: number; runner: ProjectionRunner }>();
+  const startVersion = async (entry: (typeof catalog)[number], version: number) => {
+    const runner = new ProjectionRunner(kafka, producer, codec, entry.make(version), logger, {
+      topicPrefix: config.topicPrefix,
+      metrics,
+    });
+    await runner.start();
+    runners.set(entry.name, { version, runner });
+  };
+  for (const entry of catalog) await startVersion(entry, await activeVersion(readDb, entry.name, entry.first));
+
+  // A rebuild switches `projection_versions`; the running projector follows: it stops feeding the old version
+  // and starts the new one's consumer group, which the rebuild seeded where the store left off.
+  let following = Promise.resolve();
+  const follow = setInterval(() => {
+    following = following
+      .then(async () => {
+        for (const entry of catalog) {
+          const active = await activeVersion(readDb, entry.name, entry.first);
+          const current = runners.get(entry.name);
+          if (current && current.version !== active) {
+            logger.info(
+              { projection: entry.name, from: current.version, to: active },
+              'switching to the active version',
+            );
+            await current.runner.stop();
+            await startVersion(entry, active);
+          }
+        }
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'could not follow projection versions'));
+  }, options.followMs ?? 5000);
   return {
     readDb,
     runners,
     async stop() {
-      for (const runner of runners) await runner.stop();
+      clearInterval(follow);
+      await following;
+      for (const { runner } of runners.values()) await runner.stop();
       await producer.disconnect();
       await search.close();
       redis.disconnect();

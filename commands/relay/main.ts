@@ -21,7 +21,11 @@ export async function startRelay(config = loadConfig(), metrics = new Registry()
     topicsOf().map((t) => config.topicPrefix + t),
   );
   await admin.disconnect();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  // Not kafkajs's idempotent producer: after a timed-out request it reuses sequence numbers across concurrent
+  // sends, and the broker may then drop a later batch as a "duplicate" (tulios/kafkajs#598). The relay accepts
+  // duplicates (consumers dedupe by event id and stream version) but never a loss. One request in flight per
+  // broker keeps a retried batch ahead of the next one.
+  const producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
   const relay = new OutboxRelay(db, producer, logger, { shards: config.outboxShards, metrics });
   relay.start();

@@ -12,6 +12,8 @@ export interface RelayOptions {
   readonly concurrency?: number;
   /** Idle wait between polls when the outbox is empty. */
   readonly idleMs?: number;
+  /** Upper bound of one publish request (Kafka's default message.max.bytes is 1 MiB). */
+  readonly maxBatchBytes?: number;
   readonly metrics?: Registry;
 }
 
@@ -33,8 +35,8 @@ const RELAY_LOCK = 0x52656c61; // "Rela"
 
 /**
  * Publishes the outbox to Kafka. Each shard (a hash of the stream id) is drained by one relay at a time,
- * under a transaction-scoped advisory lock: read a batch in position order, publish it with the idempotent
- * producer (acks=all, key = stream id), delete it, commit. A crash anywhere before the commit leaves the
+ * under a transaction-scoped advisory lock: read a batch in position order, publish it (acks=all, key = stream
+ * id), delete it, commit. A crash anywhere before the commit leaves the
  * rows in place, so they are published again: duplicates are possible (same event id), losses are not.
  * Rows are deleted only once published, so an event that commits late is never skipped.
  */
@@ -45,6 +47,7 @@ export class OutboxRelay {
   private readonly batchSize: number;
   private readonly concurrency: number;
   private readonly idleMs: number;
+  private readonly maxBatchBytes: number;
   private readonly published: Counter;
   private readonly unpublished: Gauge;
   private readonly oldestAge: Gauge;
@@ -59,6 +62,7 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 500;
     this.concurrency = Math.min(options.concurrency ?? 4, options.shards);
     this.idleMs = options.idleMs ?? 10;
+    this.maxBatchBytes = options.maxBatchBytes ?? 768 * 1024;
     const registers = options.metrics ? [options.metrics] : [];
     this.published = new Counter({
       name: 'outbox_published_events_total',
@@ -156,18 +160,31 @@ export class OutboxRelay {
           'e.recorded_at',
         );
       if (rows.length === 0) return 0;
-      await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows) });
+      const batch = this.withinSizeLimit(rows);
+      await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });
       await trx('outbox')
         .whereIn(
           'global_position',
-          rows.map((r) => r.global_position),
+          batch.map((r) => r.global_position),
         )
         .delete();
       const now = Date.now();
-      for (const row of rows) this.latency.observe((now - row.created_at.getTime()) / 1000);
-      this.published.inc(rows.length);
-      return rows.length;
+      for (const row of batch) this.latency.observe((now - row.created_at.getTime()) / 1000);
+      this.published.inc(batch.length);
+      return batch.length;
     });
+  }
+
+  /** The leading rows that fit one request: Kafka refuses an oversized request for good, wedging the shard. */
+  private withinSizeLimit(rows: OutboxRow[]): OutboxRow[] {
+    let bytes = 0;
+    let count = 0;
+    for (const row of rows) {
+      bytes += row.payload.length + 512; // value plus key and headers, generously
+      if (count > 0 && bytes > this.maxBatchBytes) break;
+      count++;
+    }
+    return rows.slice(0, count);
   }
 
   /** Refreshes the lag gauges; returns them for logs and the CLI. */

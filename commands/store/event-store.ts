@@ -70,7 +70,8 @@ export interface EventStoreOptions {
  *  below which no transaction is still in flight (sequence values are taken before commit). */
 const APPEND_BARRIER_LOCK = 0x4c656467; // "Ledg"
 
-interface EventRow {
+/** A row of the `events` table as the driver returns it (BIGINT as number: see database.ts). */
+export interface EventRow {
   global_position: number;
   stream_id: string;
   stream_type: string;
@@ -83,7 +84,7 @@ interface EventRow {
   recorded_at: Date;
 }
 
-const toRecorded = (row: EventRow): RecordedEvent => ({
+export const toRecorded = (row: EventRow): RecordedEvent => ({
   globalPosition: row.global_position,
   streamId: row.stream_id,
   streamType: row.stream_type,

@@ -10,6 +10,7 @@ export interface LiveEntry {
 type Listener = (entry: LiveEntry) => void;
 
 const BLOCK_MS = 250;
+const BACKLOG_PAGE = 500;
 
 const parse = (fields: string[]): Record<string, unknown> => {
   const i = fields.indexOf('message');
@@ -70,24 +71,33 @@ export class LiveHub {
     const buffered: LiveEntry[] = [];
     let replaying = after !== undefined;
     const wrapped: Listener = (entry) => (replaying ? buffered.push(entry) : listener(entry));
-    let set = this.listeners.get(key);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(key, set);
-      // New streams are read from "now": the hub's cursor starts at the stream's last entry.
+    if (!this.listeners.has(key)) {
+      // The cursor exists before the read loop can see the key, so no entry is ever read with nobody listening;
+      // a new stream is followed from its newest entry.
       const last = (await this.client.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
-      if (!this.cursors.has(key)) this.cursors.set(key, last);
+      if (!this.listeners.has(key)) {
+        this.cursors.set(key, last);
+        this.listeners.set(key, new Set());
+      }
     }
-    set.add(wrapped);
+    this.listeners.get(key)!.add(wrapped);
     if (after !== undefined) {
       let lastSent = after === 'latest' ? '0-0' : after;
-      const backlog =
-        after === 'latest'
-          ? await this.client.xrevrange(key, '+', '-', 'COUNT', 1)
-          : await this.client.xrange(key, `(${after}`, '+', 'COUNT', 1000);
-      for (const [id, fields] of backlog) {
-        listener({ id, data: parse(fields) });
-        lastSent = id;
+      if (after === 'latest') {
+        for (const [id, fields] of await this.client.xrevrange(key, '+', '-', 'COUNT', 1)) {
+          listener({ id, data: parse(fields) });
+          lastSent = id;
+        }
+      } else {
+        // The backlog may be longer than a page: read until it is exhausted.
+        for (;;) {
+          const page = await this.client.xrange(key, `(${lastSent}`, '+', 'COUNT', BACKLOG_PAGE);
+          for (const [id, fields] of page) {
+            listener({ id, data: parse(fields) });
+            lastSent = id;
+          }
+          if (page.length < BACKLOG_PAGE) break;
+        }
       }
       replaying = false;
       for (const entry of buffered) if (compareIds(entry.id, lastSent) > 0) listener(entry);
@@ -110,12 +120,14 @@ export class LiveHub {
         continue;
       }
       try {
-        const ids = keys.map((k) => this.cursors.get(k) ?? '$');
+        const ids = keys.map((k) => this.cursors.get(k) ?? '0-0');
         const result = (await this.reader.xread('BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids)) as
           | [string, [string, string[]][]][]
           | null;
         for (const [key, entries] of result ?? []) {
           for (const [id, fields] of entries) {
+            // The last listener may have left while the read was blocked: then the key is forgotten, not revived.
+            if (!this.listeners.has(key)) break;
             this.cursors.set(key, id);
             const entry = { id, data: parse(fields) };
             for (const listener of this.listeners.get(key) ?? []) listener(entry);

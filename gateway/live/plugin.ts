@@ -50,13 +50,18 @@ async function streamSse(deps: LiveDeps, request: FastifyRequest, reply: Fastify
   raw.write('retry: 2000\n\n');
   const send = (entry: LiveEntry) =>
     raw.write(`id: ${entry.id}\nevent: status\ndata: ${JSON.stringify(entry.data)}\n\n`);
-  // Without Last-Event-ID the client first gets the latest entry (the current status), then what follows.
-  const unsubscribe = await deps.hub.subscribe(key, send, after ?? 'latest');
+  // Listen for the close first: a client gone while subscribing must not leave its listener behind.
+  let closed = false;
+  let unsubscribe: (() => void) | null = null;
   const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), deps.heartbeatMs ?? 15_000);
   request.raw.on('close', () => {
+    closed = true;
     clearInterval(heartbeat);
-    unsubscribe();
+    unsubscribe?.();
   });
+  // Without Last-Event-ID the client first gets the latest entry (the current status), then what follows.
+  unsubscribe = await deps.hub.subscribe(key, send, after ?? 'latest');
+  if (closed) unsubscribe();
 }
 
 export function livePlugin(deps: LiveDeps, tokens: TokenService) {
@@ -90,6 +95,9 @@ export function livePlugin(deps: LiveDeps, tokens: TokenService) {
         return;
       }
       const subscriptions = new Map<string, () => void>();
+      // Subscriptions being made (authorisation and backlog take a round trip) and those cancelled meanwhile.
+      const pending = new Set<string>();
+      const cancelled = new Set<string>();
       const send = (message: object) => {
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
       };
@@ -123,13 +131,15 @@ export function livePlugin(deps: LiveDeps, tokens: TokenService) {
           const orderId = typeof message.orderId === 'string' ? message.orderId : '';
           switch (message.type) {
             case 'subscribe': {
-              if (subscriptions.has(orderId)) return send({ type: 'subscribed', orderId });
+              if (subscriptions.has(orderId) || pending.has(orderId)) return send({ type: 'subscribed', orderId });
               if (subscriptions.size >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
                 return send({ type: 'error', code: 'TOO_MANY_SUBSCRIPTIONS', orderId });
               }
+              pending.add(orderId);
               try {
                 await authorizeOrder(deps, principal, orderId);
               } catch {
+                pending.delete(orderId);
                 return send({
                   type: 'error',
                   code: 'ORDER_NOT_FOUND',
@@ -139,15 +149,23 @@ export function livePlugin(deps: LiveDeps, tokens: TokenService) {
               }
               const after =
                 typeof message.after === 'string' && /^\d+-\d+$/.test(message.after) ? message.after : undefined;
-              const unsubscribe = await deps.hub.subscribe(
-                keys.order(orderId),
-                (entry) => send({ type: 'status', id: entry.id, orderId, data: entry.data }),
-                after,
-              );
+              const unsubscribe = await deps.hub
+                .subscribe(
+                  keys.order(orderId),
+                  (entry) => send({ type: 'status', id: entry.id, orderId, data: entry.data }),
+                  after,
+                )
+                .finally(() => pending.delete(orderId));
+              // The socket may have closed, or the order been unsubscribed, while this subscription was being made.
+              if (socket.readyState !== socket.OPEN || cancelled.delete(orderId)) {
+                unsubscribe();
+                return;
+              }
               subscriptions.set(orderId, unsubscribe);
               return send({ type: 'subscribed', orderId });
             }
             case 'unsubscribe':
+              if (pending.has(orderId)) cancelled.add(orderId);
               subscriptions.get(orderId)?.();
               subscriptions.delete(orderId);
               return send({ type: 'unsubscribed', orderId });

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { StreamGapError } from './failures.js';
 import { versionKey } from './tables.js';
 import type { BatchSource, ProjectedEvent, Projection } from './types.js';
 
@@ -48,9 +49,12 @@ export async function applyInTransaction(
     const streams = [...new Set(events.map((e) => e.streamId))].sort();
     let fresh: ProjectedEvent[] = [];
     if (streams.length > 0) {
-      // Serialises two consumers of one stream during a rebalance hand-over; sorted, so never a deadlock.
+      // Serialises two consumers of one stream during a rebalance hand-over; sorted, so never a deadlock. Streams
+      // share 1024 lock buckets per projection, so a 5,000-stream rebuild batch cannot exhaust the lock table.
       await trx.raw(
-        'SELECT pg_advisory_xact_lock(hashtextextended(? || s, 0)) FROM unnest(?::text[]) AS s ORDER BY s',
+        `SELECT pg_advisory_xact_lock(hashtext(?), b) FROM (
+           SELECT DISTINCT (abs(hashtextextended(s, 0)) % 1024)::int AS b FROM unnest(?::text[]) AS s
+         ) buckets ORDER BY b`,
         [key, streams],
       );
       const seen = await trx('projection_streams')
@@ -62,7 +66,12 @@ export async function applyInTransaction(
       );
       const positions = new Map<string, number>();
       for (const event of events) {
-        if (event.streamVersion <= (versions.get(event.streamId) ?? 0)) continue; // already applied
+        const applied = versions.get(event.streamId) ?? 0;
+        if (event.streamVersion <= applied) continue; // already applied
+        // Applying v(n+2) over a missing v(n+1) would corrupt the row: the stream waits for the missing event,
+        // which reaches the DLQ and, retried from there in order, repairs it.
+        if (event.streamVersion !== applied + 1)
+          throw new StreamGapError(event.streamId, applied + 1, event.streamVersion);
         fresh.push(event);
         versions.set(event.streamId, event.streamVersion);
         positions.set(event.streamId, event.globalPosition);

@@ -3,12 +3,11 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../ops/runtime/log.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import { toProjectedEvent } from './envelope.js';
+import { isPoison } from './failures.js';
 import { type BatchSource, groupIdOf, type ProjectedEvent, type Projection } from './types.js';
 
 export interface RunnerOptions {
   readonly topicPrefix: string;
-  /** Attempts at a failing batch before it is split to find the poison event. */
-  readonly maxAttempts?: number;
   readonly retryDelayMs?: number;
   readonly metrics?: Registry;
   /** Start a new consumer group at the beginning of the topics (true) or at their end. */
@@ -56,11 +55,14 @@ function metricsFor(registry: Registry | undefined): Metrics {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Messages applied per transaction; the heartbeat goes out between chunks. */
+const CHUNK = 200;
+
 /**
  * Feeds one projection version from Kafka: one consumer group per projection version, batches applied through
- * the projection (idempotently), offsets committed after the apply. A batch that keeps failing is split so the
- * one poison message (undecodable, or refused by the handler) goes to `<topic>.dlq.<consumer>` with the reason
- * in its headers, and the projection keeps going.
+ * the projection (idempotently), offsets committed after the apply. A message that fails by itself (undecodable,
+ * refused by the handler, a gap in its stream) is isolated and goes to `<topic>.dlq.<consumer>` with the reason
+ * in its headers, and the projection keeps going; an outage of a dependency is waited out, never dead-lettered.
  */
 export class ProjectionRunner {
   private consumer: Consumer | null = null;
@@ -123,36 +125,42 @@ export class ProjectionRunner {
     isRunning,
     isStale,
   }: EachBatchPayload) {
-    if (batch.messages.length === 0) return;
-    const messages = batch.messages;
-    await this.applyMessages(batch.topic, batch.partition, messages, heartbeat);
-    if (!isRunning() || isStale()) return;
-    resolveOffset(messages.at(-1)!.offset);
-    await commitOffsetsIfNecessary({
-      topics: [
-        {
-          topic: batch.topic,
-          partitions: [{ partition: batch.partition, offset: String(Number(messages.at(-1)!.offset) + 1) }],
-        },
-      ],
-    });
+    // Chunks keep each transaction small and let the heartbeat go out between them, so a large backlog never
+    // outlives the session and triggers a rebalance mid-batch.
+    for (let i = 0; i < batch.messages.length; i += CHUNK) {
+      if (!isRunning() || isStale()) return;
+      const chunk = batch.messages.slice(i, i + CHUNK);
+      await this.applyMessages(batch.topic, batch.partition, chunk, heartbeat, isRunning);
+      const last = chunk.at(-1)!.offset;
+      resolveOffset(last);
+      await commitOffsetsIfNecessary({
+        topics: [
+          { topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(Number(last) + 1) }] },
+        ],
+      });
+      await heartbeat();
+    }
     this.metrics.lag.set(
       { projection: this.label, topic: batch.topic, partition: String(batch.partition) },
       Number(batch.offsetLag()),
     );
   }
 
-  /** Decodes and applies messages; a failure is retried, then isolated by halving until the poison message is found. */
+  /**
+   * Decodes and applies messages. An infrastructure failure is retried with capped backoff for as long as it lasts;
+   * a failure of the message itself (see isPoison) is isolated by halving until the one poison message is found and
+   * dead-lettered.
+   */
   private async applyMessages(
     topic: string,
     partition: number,
     messages: KafkaMessage[],
     heartbeat: () => Promise<void>,
-  ) {
+    isRunning: () => boolean,
+  ): Promise<void> {
     const source: BatchSource = { topic, partition, lastOffset: messages.at(-1)!.offset };
     let lastError: unknown;
-    const attempts = this.options.maxAttempts ?? 3;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       try {
         const events: ProjectedEvent[] = [];
         for (const message of messages) events.push(await toProjectedEvent(this.codec, message));
@@ -161,20 +169,22 @@ export class ProjectionRunner {
         return;
       } catch (error) {
         lastError = error;
-        // A message that cannot be decoded will not decode on retry either.
-        if (
-          (error as { code?: string }).code === 'UNDECODABLE_EVENT' ||
-          (error as { code?: string }).code === 'MALFORMED_MESSAGE'
-        )
-          break;
-        await heartbeat();
-        await sleep((this.options.retryDelayMs ?? 200) * attempt);
+        if (isPoison(error)) break;
+        // Shutting down: leave the batch uncommitted for whoever owns the partition next.
+        if (!isRunning()) throw error;
+        const delayMs = Math.min(30_000, (this.options.retryDelayMs ?? 200) * 2 ** Math.min(attempt - 1, 8));
+        this.logger.warn(
+          { projection: this.label, topic, partition, attempt, delayMs, err: error },
+          'batch failed; retrying',
+        );
+        await heartbeat().catch(() => undefined);
+        await sleep(delayMs);
       }
     }
     if (messages.length > 1) {
       const half = Math.ceil(messages.length / 2);
-      await this.applyMessages(topic, partition, messages.slice(0, half), heartbeat);
-      await this.applyMessages(topic, partition, messages.slice(half), heartbeat);
+      await this.applyMessages(topic, partition, messages.slice(0, half), heartbeat, isRunning);
+      await this.applyMessages(topic, partition, messages.slice(half), heartbeat, isRunning);
       return;
     }
     await this.deadLetter(topic, partition, messages[0]!, lastError);

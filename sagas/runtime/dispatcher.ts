@@ -106,9 +106,11 @@ export class SagaCommandDispatcher {
 
   private runOne(): Promise<boolean> {
     return this.db.transaction(async (trx) => {
+      // Only the kinds this process can perform: another saga's process owns the rest.
       const row: CommandRow | undefined = await trx('saga_commands')
         .where('status', 'pending')
         .andWhere('next_attempt_at', '<=', this.now())
+        .whereIn('kind', Object.keys(this.handlers))
         .orderBy('id')
         .forUpdate()
         .skipLocked()
@@ -162,7 +164,17 @@ export class SagaCommandDispatcher {
           { saga: row.saga_type, sagaId: row.saga_id, step: row.step, attempts, error: message },
           'saga command failed',
         );
-        await this.compensate(trx, row, attempts, message);
+        // In a savepoint: if the saga's compensation itself fails, the command is still recorded as failed (and
+        // the failure visible) instead of the whole claim rolling back and calling the provider again.
+        await trx
+          .transaction((savepoint) => this.compensate(savepoint, row, attempts, message))
+          .catch(async (error: unknown) => {
+            this.logger.error({ err: error, sagaId: row.saga_id, step: row.step }, 'saga compensation failed');
+            await timeline(trx, row.saga_type, row.saga_id, 'compensation-failed', {
+              step: row.step,
+              error: error instanceof Error ? error.message : String(error),
+            });
+          });
         return true;
       }
     });

@@ -39,7 +39,12 @@ export async function reactToEvent<State>(
         return 'applied' as const;
       });
     } catch (error) {
-      if (!(error instanceof SagaVersionConflict) || attempt >= MAX_ATTEMPTS) throw error;
+      // A concurrent change of this saga (a version conflict, or PostgreSQL breaking a deadlock or a serialization
+      // failure) is decided again on the fresh state.
+      const code = (error as { code?: string }).code;
+      const retryable = error instanceof SagaVersionConflict || code === '40P01' || code === '40001';
+      if (!retryable || attempt >= MAX_ATTEMPTS) throw error;
+      await new Promise((r) => setTimeout(r, 10 * attempt));
     }
   }
 }

@@ -47,22 +47,29 @@ export class DeadlineScheduler {
 
   /** Fires the most overdue deadline, if any is due; returns whether one fired. */
   fireOne(): Promise<boolean> {
+    const types = [...this.definitions.keys()];
     return this.db.transaction(async (trx) => {
-      const due = await trx('saga_deadlines')
+      // Locks in the order every other writer of a saga takes them — the saga's row, then its deadlines — or a
+      // deadline falling due while the restaurant accepts would deadlock with the event's reaction.
+      const candidate = await trx('saga_deadlines')
         .where('status', 'scheduled')
         .andWhere('due_at', '<=', this.now())
+        .whereIn('saga_type', types)
         .orderBy('due_at')
+        .first('id', 'saga_type', 'saga_id');
+      if (!candidate) return false;
+      await trx('saga_instances')
+        .where({ saga_type: candidate.saga_type, saga_id: candidate.saga_id })
+        .forUpdate()
+        .first('version');
+      const due = await trx('saga_deadlines')
+        .where({ id: candidate.id, status: 'scheduled' })
         .forUpdate()
         .skipLocked()
         .first('id', 'saga_type', 'saga_id', 'name', 'due_at');
-      if (!due) return false;
+      if (!due) return true; // fired, cancelled or taken by another process meanwhile
       await trx('saga_deadlines').where('id', due.id).update({ status: 'fired', fired_at: trx.fn.now() });
-      const definition = this.definitions.get(due.saga_type as string);
-      if (!definition) return true;
-      await trx('saga_instances')
-        .where({ saga_type: due.saga_type, saga_id: due.saga_id })
-        .forUpdate()
-        .first('version');
+      const definition = this.definitions.get(due.saga_type as string)!;
       const loaded = await loadSaga(trx, definition, due.saga_id as string);
       if (!loaded) return true;
       const reaction = definition.onDeadline(loaded.state, due.name as string, this.now()) ?? { state: loaded.state };

@@ -53,7 +53,7 @@ describe('outbox relay', () => {
     `);
     const producers: Producer[] = [];
     const relays = [0, 1].map(() => {
-      const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+      const producer = testKafka().producer({ idempotent: false, maxInFlightRequests: 1 });
       producers.push(producer);
       return new OutboxRelay(t.db, producer, logger, { shards: SHARDS, batchSize: 200 });
     });

@@ -118,6 +118,8 @@ describe('invocation errors (no service is contacted)', () => {
     [['replay', '--all', '--republish', '--to-projection', 'ordering.orders']],
     [['replay', '--from-time', 'yesterday', '--republish']],
     [['replay', '--from-position', '9', '--to-position', '3', '--dry-run']],
+    [['replay', '--all', '--to-projection', 'no.such.projection']],
+    [['projections', 'drop', 'ordering.orders', 'one']],
     [['events', 'show', 'not-a-uuid']],
     [['dlq', 'retry', 'x.dlq.y', '-1']],
   ])('ledger %j exits 2 with the usage on stderr and nothing on stdout', async (argv) => {

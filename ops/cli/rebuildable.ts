@@ -1,0 +1,44 @@
+import { ORDERS_PROJECTION, ORDERS_VERSION, ordersReadModel } from '../../projections/ordering/orders.js';
+import type { PostgresReadModel } from '../../projections/runtime/postgres.js';
+import type { Config } from '../runtime/config.js';
+import type { Services } from './services.js';
+
+/** What a projection's factory may use: the configuration and the invocation's connections. */
+export interface ProjectionEnv {
+  readonly config: Config;
+  readonly services: Services;
+}
+
+/**
+ * A projection the CLI can rebuild and replay into. Its storage is a PostgreSQL read model (possibly with
+ * another store beside it, written in the same transaction, as the menu search does with Elasticsearch), so
+ * `rebuildPostgresProjection` and `applyInTransaction` give it the versioned, idempotent treatment.
+ */
+export interface RebuildableProjection {
+  /** The projection's stable name, as in projection_versions and the consumer group. */
+  readonly name: string;
+  readonly description: string;
+  /** The version a fresh deployment runs while projection_versions has no row for it. */
+  readonly initialVersion: number;
+  /** Stream types (topics without the prefix) it consumes. */
+  readonly topics: readonly string[];
+  /** Its read model at `version`. */
+  model(version: number, env: ProjectionEnv): Promise<PostgresReadModel>;
+  /** Runs after reads were switched to `version`, for storage the switch row does not cover (a search alias). */
+  activated?(version: number, env: ProjectionEnv): Promise<void>;
+}
+
+const orders: RebuildableProjection = {
+  name: ORDERS_PROJECTION,
+  description: 'orders by customer and restaurant, and daily restaurant figures (PostgreSQL)',
+  initialVersion: ORDERS_VERSION,
+  topics: ordersReadModel(ORDERS_VERSION).topics,
+  model: async (version) => ordersReadModel(version),
+};
+
+/** Every projection the CLI knows; add an entry here when a projection becomes rebuildable. */
+export const rebuildableProjections: readonly RebuildableProjection[] = [orders];
+
+export function findProjection(name: string): RebuildableProjection | undefined {
+  return rebuildableProjections.find((p) => p.name === name);
+}
