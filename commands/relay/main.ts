@@ -27,12 +27,12 @@ export async function startRelay(config = loadConfig(), metrics = new Registry()
   // broker keeps a retried batch ahead of the next one.
   const producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
-  const relay = new OutboxRelay(db, producer, logger, { shards: config.outboxShards, metrics });
+  const relay = new OutboxRelay(db, producer, logger, { metrics });
   relay.start();
   const lagTimer = setInterval(() => {
     relay.measureLag().catch((err: unknown) => logger.warn({ err }, 'could not measure outbox lag'));
   }, 1000);
-  logger.info({ shards: config.outboxShards, topicPrefix: config.topicPrefix }, 'outbox relay started');
+  logger.info({ topicPrefix: config.topicPrefix }, 'outbox relay started');
   return {
     relay,
     async stop() {

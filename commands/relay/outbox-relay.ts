@@ -5,11 +5,7 @@ import type { Logger } from '../../ops/runtime/log.js';
 import type { EventMetadata } from '../store/event-store.js';
 
 export interface RelayOptions {
-  /** Must equal the event store's outboxShards: a shard is the unit one relay owns at a time. */
-  readonly shards: number;
   readonly batchSize?: number;
-  /** How many shards one relay publishes at once. */
-  readonly concurrency?: number;
   /** Idle wait between polls when the outbox is empty. */
   readonly idleMs?: number;
   /** Upper bound of one publish request (Kafka's default message.max.bytes is 1 MiB). */
@@ -34,9 +30,9 @@ interface OutboxRow {
 const RELAY_LOCK = 0x52656c61; // "Rela"
 
 /**
- * Publishes the outbox to Kafka. Each shard (a hash of the stream id) is drained by one relay at a time,
- * under a transaction-scoped advisory lock: read a batch in position order, publish it (acks=all, key = stream
- * id), delete it, commit. A crash anywhere before the commit leaves the
+ * Publishes the outbox to Kafka. Each shard (a hash of the stream id) is drained by one relay at a time: a pass
+ * takes, under transaction-scoped advisory locks, every shard with work that no other relay holds, reads their
+ * oldest rows in position order, publishes them in one request (acks=all, key = stream id), deletes them, commits. A crash anywhere before the commit leaves the
  * rows in place, so they are published again: duplicates are possible (same event id), losses are not.
  * Rows are deleted only once published, so an event that commits late is never skipped.
  */
@@ -45,7 +41,6 @@ export class OutboxRelay {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private readonly batchSize: number;
-  private readonly concurrency: number;
   private readonly idleMs: number;
   private readonly maxBatchBytes: number;
   private readonly published: Counter;
@@ -59,8 +54,7 @@ export class OutboxRelay {
     private readonly logger: Logger,
     options: RelayOptions,
   ) {
-    this.batchSize = options.batchSize ?? 500;
-    this.concurrency = Math.min(options.concurrency ?? 4, options.shards);
+    this.batchSize = options.batchSize ?? 1000;
     this.idleMs = options.idleMs ?? 10;
     this.maxBatchBytes = options.maxBatchBytes ?? 768 * 1024;
     const registers = options.metrics ? [options.metrics] : [];
@@ -126,48 +120,29 @@ export class OutboxRelay {
     });
   }
 
-  /** One pass over the shards that have work; returns how many events were published. */
+  /** One pass over the shards that have work and no other relay; returns how many events were published. */
   async publishOnce(): Promise<number> {
-    const pending: { shard: number }[] = await this.db('outbox').distinct('shard');
-    const shards = pending.map((r) => r.shard);
-    let total = 0;
-    for (let i = 0; i < shards.length; i += this.concurrency) {
-      const counts = await Promise.all(shards.slice(i, i + this.concurrency).map((shard) => this.drainShard(shard)));
-      total += counts.reduce((a, b) => a + b, 0);
-    }
-    return total;
-  }
-
-  private drainShard(shard: number): Promise<number> {
     return this.db.transaction(async (trx) => {
-      const locked = await trx.raw('SELECT pg_try_advisory_xact_lock(?, ?) AS ok', [RELAY_LOCK, shard]);
-      if (!(locked.rows[0] as { ok: boolean }).ok) return 0; // another relay owns this shard right now
-      const rows: OutboxRow[] = await trx('outbox as o')
-        .join('events as e', 'e.global_position', 'o.global_position')
-        .where('o.shard', shard)
-        .orderBy('o.global_position', 'asc')
-        .limit(this.batchSize)
-        .select(
-          'o.global_position',
-          'o.topic',
-          'o.created_at',
-          'e.stream_id',
-          'e.stream_version',
-          'e.event_id',
-          'e.event_type',
-          'e.payload',
-          'e.metadata',
-          'e.recorded_at',
-        );
+      // Take every shard with work that no other relay holds, then publish their oldest rows in one request.
+      const result = await trx.raw(
+        `WITH mine AS MATERIALIZED (
+           SELECT shard FROM (SELECT DISTINCT shard FROM outbox) pending WHERE pg_try_advisory_xact_lock(?, shard)
+         )
+         SELECT o.global_position, o.topic, o.created_at, e.stream_id, e.stream_version, e.event_id, e.event_type,
+                e.payload, e.metadata, e.recorded_at
+         FROM outbox o JOIN events e ON e.global_position = o.global_position
+         WHERE o.shard IN (SELECT shard FROM mine)
+         ORDER BY o.global_position
+         LIMIT ?`,
+        [RELAY_LOCK, this.batchSize],
+      );
+      const rows = result.rows as OutboxRow[];
       if (rows.length === 0) return 0;
       const batch = this.withinSizeLimit(rows);
       await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });
-      await trx('outbox')
-        .whereIn(
-          'global_position',
-          batch.map((r) => r.global_position),
-        )
-        .delete();
+      await trx.raw('DELETE FROM outbox WHERE global_position = ANY(?::bigint[])', [
+        batch.map((r) => r.global_position),
+      ]);
       const now = Date.now();
       for (const row of batch) this.latency.observe((now - row.created_at.getTime()) / 1000);
       this.published.inc(batch.length);

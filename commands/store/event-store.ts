@@ -99,6 +99,19 @@ export const toRecorded = (row: EventRow): RecordedEvent => ({
 
 const describe = (expected: ExpectedVersion): string => (typeof expected === 'number' ? String(expected) : expected);
 
+/**
+ * The outbox shard of a stream: FNV-1a of its id. Every process must agree, and a stream's rows must all land in
+ * one shard, so the function and OUTBOX_SHARDS only change with a drained outbox.
+ */
+export function shardOf(streamId: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < streamId.length; i++) {
+    hash ^= streamId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shards;
+}
+
 export class EventStore {
   private readonly topicPrefix: string;
   private readonly shards: number;
@@ -120,25 +133,33 @@ export class EventStore {
     const { streamId, streamType, expectedVersion, events } = request;
     if (events.length === 0) throw new Error('append needs at least one event');
     return this.db.transaction(async (trx) => {
-      await trx.raw('SELECT pg_advisory_xact_lock_shared(?)', [APPEND_BARRIER_LOCK]);
+      // Four round trips: BEGIN, claim (with the barrier lock), events + outbox in one statement, COMMIT.
       const newVersion = await this.claimVersions(trx, streamId, streamType, expectedVersion, events.length);
       const first = newVersion - events.length + 1;
-      const rows = events.map((event, i) => ({
-        stream_id: streamId,
-        stream_type: streamType,
-        stream_version: first + i,
-        event_id: event.eventId,
-        event_type: event.eventType,
-        schema_id: event.schemaId,
-        payload: event.payload,
-        metadata: JSON.stringify(request.metadata),
-      }));
-      const inserted: { global_position: number }[] = await trx('events').insert(rows).returning('global_position');
-      const positions = inserted.map((r) => r.global_position);
-      const shard = await this.shardOf(trx, streamId);
-      await trx('outbox').insert(
-        positions.map((position) => ({ global_position: position, shard, topic: this.topicPrefix + streamType })),
+      const inserted = await trx.raw(
+        `WITH appended AS (
+           INSERT INTO events (stream_id, stream_type, stream_version, event_id, event_type, schema_id, payload, metadata)
+           SELECT ?, ?, v, e, t, sc, p, ?::jsonb
+           FROM unnest(?::int[], ?::uuid[], ?::text[], ?::int[], ?::bytea[]) AS x(v, e, t, sc, p)
+           ORDER BY v
+           RETURNING global_position
+         )
+         INSERT INTO outbox (global_position, shard, topic) SELECT global_position, ?, ? FROM appended
+         RETURNING global_position`,
+        [
+          streamId,
+          streamType,
+          JSON.stringify(request.metadata),
+          events.map((_, i) => first + i),
+          events.map((e) => e.eventId),
+          events.map((e) => e.eventType),
+          events.map((e) => e.schemaId),
+          events.map((e) => e.payload),
+          shardOf(streamId, this.shards),
+          this.topicPrefix + streamType,
+        ],
       );
+      const positions = (inserted.rows as { global_position: number }[]).map((r) => r.global_position);
       const result: AppendResult = { streamId, version: newVersion, position: Math.max(...positions) };
       if (request.idempotency) await this.recordIdempotency(trx, request.idempotency, result);
       if (request.alsoInTransaction) await request.alsoInTransaction(trx);
@@ -146,6 +167,10 @@ export class EventStore {
     });
   }
 
+  /**
+   * Claims the next versions of the stream, or throws ConcurrencyError. The same statement takes the append
+   * barrier (shared) before any sequence value is drawn — see safeHighWaterMark.
+   */
   private async claimVersions(
     trx: Knex.Transaction,
     streamId: string,
@@ -153,39 +178,28 @@ export class EventStore {
     expected: ExpectedVersion,
     count: number,
   ): Promise<number> {
-    let claimed: { version: number }[];
+    const barrier = `(SELECT pg_advisory_xact_lock_shared(${APPEND_BARRIER_LOCK})) AS barrier`;
+    let sql: string;
+    let bindings: (string | number)[];
     if (expected === 'no_stream') {
-      claimed = await trx
-        .raw(
-          `INSERT INTO streams (stream_id, stream_type, version) VALUES (?, ?, ?)
-           ON CONFLICT (stream_id) DO NOTHING RETURNING version`,
-          [streamId, streamType, count],
-        )
-        .then((r: { rows: { version: number }[] }) => r.rows);
+      sql = `INSERT INTO streams (stream_id, stream_type, version) SELECT ?, ?, ? FROM ${barrier}
+             ON CONFLICT (stream_id) DO NOTHING RETURNING version`;
+      bindings = [streamId, streamType, count];
     } else if (expected === 'any') {
-      claimed = await trx
-        .raw(
-          `INSERT INTO streams (stream_id, stream_type, version) VALUES (?, ?, ?)
-           ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + EXCLUDED.version, updated_at = now()
-           RETURNING version`,
-          [streamId, streamType, count],
-        )
-        .then((r: { rows: { version: number }[] }) => r.rows);
+      sql = `INSERT INTO streams (stream_id, stream_type, version) SELECT ?, ?, ? FROM ${barrier}
+             ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + EXCLUDED.version, updated_at = now()
+             RETURNING version`;
+      bindings = [streamId, streamType, count];
     } else {
-      claimed = await trx('streams')
-        .where({ stream_id: streamId, version: expected })
-        .update({ version: expected + count, updated_at: trx.fn.now() })
-        .returning('version');
+      sql = `UPDATE streams SET version = ?, updated_at = now() FROM ${barrier}
+             WHERE stream_id = ? AND version = ? RETURNING version`;
+      bindings = [expected + count, streamId, expected];
     }
+    const claimed = (await trx.raw(sql, bindings)).rows as { version: number }[];
     const row = claimed[0];
     if (row) return row.version;
     const actual = await trx('streams').where({ stream_id: streamId }).first('version');
     throw new ConcurrencyError(streamId, describe(expected), actual ? (actual.version as number) : null);
-  }
-
-  private async shardOf(trx: Knex.Transaction, streamId: string): Promise<number> {
-    const r = await trx.raw('SELECT abs(hashtext(?)::bigint) % ? AS shard', [streamId, this.shards]);
-    return (r.rows[0] as { shard: number }).shard;
   }
 
   private async recordIdempotency(trx: Knex.Transaction, record: IdempotencyRecord, result: AppendResult) {

@@ -55,7 +55,7 @@ describe('outbox relay', () => {
     const relays = [0, 1].map(() => {
       const producer = testKafka().producer({ idempotent: false, maxInFlightRequests: 1 });
       producers.push(producer);
-      return new OutboxRelay(t.db, producer, logger, { shards: SHARDS, batchSize: 200 });
+      return new OutboxRelay(t.db, producer, logger, { batchSize: 200 });
     });
     await Promise.all(producers.map((p) => p.connect()));
     relays.forEach((r) => {
