@@ -45,6 +45,7 @@ export interface Loaded<State> {
 }
 
 const MAX_ATTEMPTS = 5;
+const LOAD_PAGE = 1000;
 
 export const requestHash = (request: unknown): string =>
   createHash('sha256')
@@ -63,14 +64,22 @@ export class CommandExecutor {
   ) {}
 
   async load<State, Event extends DomainEvent>(aggregate: Aggregate<State, Event>, id: string): Promise<Loaded<State>> {
-    const events = await this.store.readStream(aggregate.streamId(id));
+    const streamId = aggregate.streamId(id);
     let state = aggregate.initialState();
-    for (const recorded of events) {
-      const decoded = await this.codec.decode(recorded.payload);
-      state = aggregate.evolve(state, { type: decoded.eventType, data: decoded.data } as Event);
+    let version = 0;
+    let position = 0;
+    // Page through the stream: a long-lived aggregate may have more events than one read returns.
+    for (;;) {
+      const page = await this.store.readStream(streamId, { fromVersion: version + 1, limit: LOAD_PAGE });
+      for (const recorded of page) {
+        const decoded = await this.codec.decode(recorded.payload);
+        state = aggregate.evolve(state, { type: decoded.eventType, data: decoded.data } as Event);
+        version = recorded.streamVersion;
+        position = recorded.globalPosition;
+      }
+      if (page.length < LOAD_PAGE) break;
     }
-    const last = events.at(-1);
-    return { state, version: last?.streamVersion ?? 0, position: last?.globalPosition ?? 0 };
+    return { state, version, position };
   }
 
   async execute<State, Event extends DomainEvent>(

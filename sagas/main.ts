@@ -26,7 +26,8 @@ export async function startSagas(
   options: { metrics?: Registry; provider?: PaymentProvider } = {},
 ) {
   const logger = createLogger('sagas', config.logLevel);
-  const write = await openWriteSide(config, { poolMax: 8 });
+  // Dispatcher claims hold a connection while their handler appends on another: room for both, and the reactor.
+  const write = await openWriteSide(config, { poolMax: 14 });
   await ensureSagaTables(write.db);
   const provider = options.provider ?? paymentProviderFor(config);
   const saga = orderPaymentSaga({
