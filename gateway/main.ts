@@ -5,6 +5,7 @@ import { openWriteSide } from '../commands/write-side.js';
 import { loadConfig } from '../ops/runtime/config.js';
 import { createHealthProbe } from '../ops/runtime/health.js';
 import { createLogger } from '../ops/runtime/log.js';
+import { isEntryPoint, runUntilSignal } from '../ops/runtime/process.js';
 import { openReadSide } from '../queries/read-side.js';
 import { buildGateway } from './app.js';
 import { TokenService } from './identity/tokens.js';
@@ -67,16 +68,9 @@ export async function startGateway(config = loadConfig(), metrics = new Registry
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
-  const running = await startGateway(loadConfig(), metrics);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      running.stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    });
-  }
-}
+if (isEntryPoint(import.meta.url))
+  await runUntilSignal(() => {
+    const metrics = new Registry();
+    collectDefaultMetrics({ register: metrics });
+    return startGateway(loadConfig(), metrics);
+  });

@@ -8,6 +8,7 @@ import { migrateEventStore } from '../commands/store/migrate.js';
 import { loadConfig } from '../ops/runtime/config.js';
 import { createKafka } from '../ops/runtime/kafka.js';
 import { createLogger } from '../ops/runtime/log.js';
+import { isEntryPoint, runUntilSignal } from '../ops/runtime/process.js';
 import { EventCodec } from '../schemas/codec.js';
 import { createRegistryClient } from '../schemas/registry.js';
 import { MENU_SEARCH_PROJECTION, menuSearchReadModel } from './ordering/menu-search.js';
@@ -118,14 +119,4 @@ export async function startProjector(
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const running = await startProjector();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      running.stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    });
-  }
-}
+if (isEntryPoint(import.meta.url)) await runUntilSignal(() => startProjector());

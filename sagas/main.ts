@@ -5,6 +5,7 @@ import { openWriteSide } from '../commands/write-side.js';
 import { type Config, loadConfig } from '../ops/runtime/config.js';
 import { createKafka } from '../ops/runtime/kafka.js';
 import { createLogger } from '../ops/runtime/log.js';
+import { isEntryPoint, runUntilSignal } from '../ops/runtime/process.js';
 import { ProjectionRunner } from '../projections/runtime/runner.js';
 import { isTransient, orderPaymentHandlers } from './ordering/command-handlers.js';
 import { orderPaymentSaga } from './ordering/order-payment.js';
@@ -72,14 +73,4 @@ export async function startSagas(
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const running = await startSagas();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      running.stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    });
-  }
-}
+if (isEntryPoint(import.meta.url)) await runUntilSignal(() => startSagas());

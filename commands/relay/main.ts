@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig } from '../../ops/runtime/config.js';
 import { createKafka, ensureTopics } from '../../ops/runtime/kafka.js';
 import { createLogger } from '../../ops/runtime/log.js';
+import { isEntryPoint, runUntilSignal } from '../../ops/runtime/process.js';
 import { topicsOf } from '../../schemas/catalog.js';
 import { connect, ensureDatabase } from '../store/database.js';
 import { migrateEventStore } from '../store/migrate.js';
@@ -45,16 +46,9 @@ export async function startRelay(config = loadConfig(), metrics = new Registry()
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
-  const running = await startRelay(loadConfig(), metrics);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      running.stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    });
-  }
-}
+if (isEntryPoint(import.meta.url))
+  await runUntilSignal(() => {
+    const metrics = new Registry();
+    collectDefaultMetrics({ register: metrics });
+    return startRelay(loadConfig(), metrics);
+  });

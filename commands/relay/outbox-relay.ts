@@ -2,6 +2,7 @@ import type { Message, Producer } from 'kafkajs';
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../ops/runtime/log.js';
+import { BackgroundLoop } from '../../ops/runtime/loop.js';
 import type { EventMetadata } from '../store/event-store.js';
 
 export interface RelayOptions {
@@ -37,11 +38,8 @@ const RELAY_LOCK = 0x52656c61; // "Rela"
  * Rows are deleted only once published, so an event that commits late is never skipped.
  */
 export class OutboxRelay {
-  private running = false;
-  private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private readonly worker: BackgroundLoop;
   private readonly batchSize: number;
-  private readonly idleMs: number;
   private readonly maxBatchBytes: number;
   private readonly published: Counter;
   private readonly unpublished: Gauge;
@@ -51,11 +49,13 @@ export class OutboxRelay {
   constructor(
     private readonly db: Knex,
     private readonly producer: Producer,
-    private readonly logger: Logger,
+    logger: Logger,
     options: RelayOptions,
   ) {
     this.batchSize = options.batchSize ?? 1000;
-    this.idleMs = options.idleMs ?? 10;
+    this.worker = new BackgroundLoop('outbox relay', async () => (await this.publishOnce()) > 0, logger, {
+      idleMs: options.idleMs ?? 10,
+    });
     this.maxBatchBytes = options.maxBatchBytes ?? 768 * 1024;
     const registers = options.metrics ? [options.metrics] : [];
     this.published = new Counter({
@@ -82,42 +82,12 @@ export class OutboxRelay {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.worker.start();
   }
 
   /** Finishes the batch in flight (it commits or rolls back), then stops. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      try {
-        const count = await this.publishOnce();
-        failures = 0;
-        if (count === 0) await this.sleep(this.idleMs);
-      } catch (error) {
-        failures++;
-        const backoff = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
-        this.logger.error({ err: error, backoffMs: backoff }, 'outbox relay pass failed; retrying');
-        await this.sleep(backoff);
-      }
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  stop(): Promise<void> {
+    return this.worker.stop();
   }
 
   /** One pass over the shards that have work and no other relay; returns how many events were published. */

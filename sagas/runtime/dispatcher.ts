@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../ops/runtime/log.js';
+import { BackgroundLoop } from '../../ops/runtime/loop.js';
 import { loadSaga, persistReaction, timeline } from './store.js';
 import type { SagaDefinition } from './types.js';
 
@@ -44,8 +45,7 @@ interface CommandRow {
  * attempt or a permanent error — the failure, handing it to the saga to compensate in the same transaction.
  */
 export class SagaCommandDispatcher {
-  private running = false;
-  private loop: Promise<void> | null = null;
+  private readonly worker: BackgroundLoop;
   private readonly definitions = new Map<string, SagaDefinition<unknown>>();
   private readonly outcomes: Counter<'saga' | 'kind' | 'outcome'>;
 
@@ -57,6 +57,10 @@ export class SagaCommandDispatcher {
     private readonly options: DispatcherOptions = {},
     private readonly now: () => Date = () => new Date(),
   ) {
+    this.worker = new BackgroundLoop('saga command dispatcher', async () => (await this.runDue()) > 0, logger, {
+      idleMs: options.pollMs ?? 100,
+      backoffMs: 1000,
+    });
     this.outcomes = new Counter({
       name: 'saga_commands_total',
       help: 'Saga commands by outcome (done, retry, failed)',
@@ -71,24 +75,11 @@ export class SagaCommandDispatcher {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        try {
-          const done = await this.runDue();
-          if (done === 0) await new Promise((r) => setTimeout(r, this.options.pollMs ?? 100));
-        } catch (error) {
-          this.logger.error({ err: error }, 'saga command dispatch failed; retrying');
-          await new Promise((r) => setTimeout(r, 1000));
-        }
-      }
-    })();
+    this.worker.start();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
+  stop(): Promise<void> {
+    return this.worker.stop();
   }
 
   /** Runs the commands that are due now; returns how many were handled. */

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../../ops/runtime/log.js';
+import { BackgroundLoop } from '../../ops/runtime/loop.js';
 import { loadSaga, persistReaction } from './store.js';
 import type { SagaDefinition } from './types.js';
 
@@ -9,16 +10,20 @@ import type { SagaDefinition } from './types.js';
  * processes can fire the same one.
  */
 export class DeadlineScheduler {
-  private running = false;
-  private loop: Promise<void> | null = null;
+  private readonly worker: BackgroundLoop;
   private readonly definitions = new Map<string, SagaDefinition<unknown>>();
 
   constructor(
     private readonly db: Knex,
     private readonly logger: Logger,
-    private readonly pollMs = 250,
+    pollMs = 250,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.worker = new BackgroundLoop('deadline scheduler', () => this.fireOne(), logger, {
+      idleMs: pollMs,
+      backoffMs: 1000,
+    });
+  }
 
   register<State>(definition: SagaDefinition<State>): this {
     this.definitions.set(definition.name, definition as SagaDefinition<unknown>);
@@ -26,23 +31,11 @@ export class DeadlineScheduler {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        try {
-          if (!(await this.fireOne())) await new Promise((r) => setTimeout(r, this.pollMs));
-        } catch (error) {
-          this.logger.error({ err: error }, 'deadline scheduler failed; retrying');
-          await new Promise((r) => setTimeout(r, 1000));
-        }
-      }
-    })();
+    this.worker.start();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
+  stop(): Promise<void> {
+    return this.worker.stop();
   }
 
   /** Fires the most overdue deadline, if any is due; returns whether one fired. */
