@@ -1,8 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../commands/decider.js';
 import { ConcurrencyError } from '../commands/store/errors.js';
+import { InvalidCursorError } from '../queries/cursor.js';
 import { InvalidMenuSearchError } from '../queries/ordering/menu-search.js';
-import { InvalidCursorError } from '../queries/ordering/orders.js';
 import { ReadYourWritesTimeout, UnknownPositionError } from '../queries/read-your-writes.js';
 
 /** The one error body every route answers with. */

@@ -6,7 +6,7 @@ import {
   notificationsTables,
   type PreferencesRow,
 } from '../../projections/ordering/notifications.js';
-import { InvalidCursorError } from './orders.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 
 export interface NotificationView {
   readonly notificationId: string;
@@ -54,25 +54,6 @@ export const toNotificationView = (r: NotificationRow): NotificationView => ({
   createdAt: iso(r.created_at),
 });
 
-/** Keyset pagination, as for orders: the cursor is the sort key of the last row, so pages never skip or repeat. */
-const encodeCursor = (view: NotificationView): string =>
-  Buffer.from(JSON.stringify([view.createdAt, view.notificationId])).toString('base64url');
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2) {
-      const [createdAt, notificationId] = value as unknown[];
-      if (typeof createdAt === 'string' && typeof notificationId === 'string' && !Number.isNaN(Date.parse(createdAt))) {
-        return [createdAt, notificationId];
-      }
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw new InvalidCursorError('cursor is not one this API returned');
-}
-
 /** Read-only queries over the notifications read model, on the query side's own pool. */
 export class NotificationQueries {
   constructor(
@@ -97,7 +78,10 @@ export class NotificationQueries {
       ])
       .limit(limit + 1);
     const items = rows.slice(0, limit).map(toNotificationView);
-    return { items, nextCursor: rows.length > limit ? encodeCursor(items.at(-1)!) : null };
+    return {
+      items,
+      nextCursor: rows.length > limit ? encodeCursor(items.at(-1)!.createdAt, items.at(-1)!.notificationId) : null,
+    };
   }
 
   /** The account's preferences; the defaults (every channel on) when it never chose. */

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { OrderView } from '../../projections/ordering/order-view.js';
 import { ordersTables, toView } from '../../projections/ordering/orders.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 
 export interface OrderFilter {
   readonly customerId?: string;
@@ -13,29 +14,6 @@ export interface OrderFilter {
 export interface OrderPage {
   readonly items: OrderView[];
   readonly nextCursor: string | null;
-}
-
-export class InvalidCursorError extends Error {
-  readonly code = 'INVALID_CURSOR';
-}
-
-/** Keyset pagination: the cursor is the sort key of the last row, so pages never skip or repeat rows. */
-const encodeCursor = (view: OrderView): string =>
-  Buffer.from(JSON.stringify([view.placedAt, view.orderId])).toString('base64url');
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2) {
-      const [placedAt, orderId] = value as unknown[];
-      if (typeof placedAt === 'string' && typeof orderId === 'string' && !Number.isNaN(Date.parse(placedAt))) {
-        return [placedAt, orderId];
-      }
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw new InvalidCursorError('cursor is not one this API returned');
 }
 
 export interface DailyFigures {
@@ -80,7 +58,10 @@ export class OrderQueries {
       ])
       .limit(limit + 1);
     const items = rows.slice(0, limit).map(toView);
-    return { items, nextCursor: rows.length > limit ? encodeCursor(items.at(-1)!) : null };
+    return {
+      items,
+      nextCursor: rows.length > limit ? encodeCursor(items.at(-1)!.placedAt, items.at(-1)!.orderId) : null,
+    };
   }
 
   async dailyFigures(restaurantId: string, day: string): Promise<DailyFigures> {

@@ -10,8 +10,8 @@ import {
 import { postgresProjection } from '../../projections/runtime/postgres.js';
 import { ensureRuntimeTables, versionKey } from '../../projections/runtime/tables.js';
 import type { BatchSource, ProjectedEvent } from '../../projections/runtime/types.js';
+import { InvalidCursorError } from '../../queries/cursor.js';
 import { NotificationQueries } from '../../queries/ordering/notifications.js';
-import { InvalidCursorError } from '../../queries/ordering/orders.js';
 import { createTestDatabase } from '../support/env.js';
 
 // The notifications read model fed hand-built batches through the runtime's PostgreSQL wrapper, on a fresh
