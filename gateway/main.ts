@@ -1,6 +1,6 @@
 // The gateway process: `tsx gateway/main.ts`.
 import { Redis } from 'ioredis';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { openWriteSide } from '../commands/write-side.js';
 import { loadConfig } from '../ops/runtime/config.js';
 import { createHealthProbe } from '../ops/runtime/health.js';
@@ -68,9 +68,4 @@ export async function startGateway(config = loadConfig(), metrics = new Registry
   };
 }
 
-if (isEntryPoint(import.meta.url))
-  await runUntilSignal(() => {
-    const metrics = new Registry();
-    collectDefaultMetrics({ register: metrics });
-    return startGateway(loadConfig(), metrics);
-  });
+if (isEntryPoint(import.meta.url)) await runUntilSignal((metrics) => startGateway(loadConfig(), metrics));

@@ -119,4 +119,4 @@ export async function startProjector(
   };
 }
 
-if (isEntryPoint(import.meta.url)) await runUntilSignal(() => startProjector());
+if (isEntryPoint(import.meta.url)) await runUntilSignal((metrics) => startProjector(loadConfig(), metrics));

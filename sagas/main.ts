@@ -1,6 +1,6 @@
 // The saga process: `tsx sagas/main.ts`. Runs the order/payment saga: its Kafka consumer, the command
 // dispatcher and the deadline scheduler. Run several: they share partitions, commands and deadlines safely.
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { openWriteSide } from '../commands/write-side.js';
 import { type Config, loadConfig } from '../ops/runtime/config.js';
 import { createKafka } from '../ops/runtime/kafka.js';
@@ -55,6 +55,24 @@ export async function startSagas(
     metrics: options.metrics,
   });
   await runner.start();
+  if (options.metrics) {
+    // Counted at scrape time from the saga table, so every process reports the same, current figures.
+    new Gauge({
+      name: 'sagas_by_status',
+      help: 'Sagas by type and status',
+      labelNames: ['saga', 'status'],
+      registers: [options.metrics],
+      async collect() {
+        const rows: { saga_type: string; status: string; n: number }[] = await write
+          .db('saga_instances')
+          .select('saga_type', 'status')
+          .count({ n: '*' })
+          .groupBy('saga_type', 'status');
+        this.reset();
+        for (const r of rows) this.set({ saga: r.saga_type, status: r.status }, Number(r.n));
+      },
+    });
+  }
   dispatcher.start();
   scheduler.start();
   logger.info({ saga: saga.name }, 'sagas started');
@@ -73,4 +91,4 @@ export async function startSagas(
   };
 }
 
-if (isEntryPoint(import.meta.url)) await runUntilSignal(() => startSagas());
+if (isEntryPoint(import.meta.url)) await runUntilSignal((metrics) => startSagas(loadConfig(), { metrics }));

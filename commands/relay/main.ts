@@ -1,5 +1,6 @@
-// The outbox relay as its own process: `tsx commands/relay/main.ts`. Run several; they split the shards.
-import { collectDefaultMetrics, Registry } from 'prom-client';
+// The outbox relay as its own process: `tsx commands/relay/main.ts` (METRICS_PORT serves /metrics). Run several;
+// they split the shards.
+import { Registry } from 'prom-client';
 import { loadConfig } from '../../ops/runtime/config.js';
 import { createKafka, ensureTopics } from '../../ops/runtime/kafka.js';
 import { createLogger } from '../../ops/runtime/log.js';
@@ -46,9 +47,4 @@ export async function startRelay(config = loadConfig(), metrics = new Registry()
   };
 }
 
-if (isEntryPoint(import.meta.url))
-  await runUntilSignal(() => {
-    const metrics = new Registry();
-    collectDefaultMetrics({ register: metrics });
-    return startRelay(loadConfig(), metrics);
-  });
+if (isEntryPoint(import.meta.url)) await runUntilSignal((metrics) => startRelay(loadConfig(), metrics));

@@ -1,11 +1,22 @@
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { serveMetrics } from './metrics-server.js';
+
 /** Whether the module at `url` is the script node was started with (not imported by another one). */
 export const isEntryPoint = (url: string): boolean => url === `file://${process.argv[1]}`;
 
-/** Starts a role of the system and stops it gracefully on SIGINT or SIGTERM (exit 0, or 1 if stopping fails). */
-export async function runUntilSignal(start: () => Promise<{ stop(): Promise<void> }>): Promise<void> {
-  const running = await start();
+/**
+ * Starts a role of the system with its own Prometheus registry (served on METRICS_PORT when set) and stops it
+ * gracefully on SIGINT or SIGTERM (exit 0, or 1 if stopping fails).
+ */
+export async function runUntilSignal(start: (metrics: Registry) => Promise<{ stop(): Promise<void> }>): Promise<void> {
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const running = await start(metrics);
+  const port = Number(process.env.METRICS_PORT);
+  const server = Number.isInteger(port) && port > 0 ? await serveMetrics(metrics, port) : null;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
+      server?.close();
       running.stop().then(
         () => process.exit(0),
         () => process.exit(1),
