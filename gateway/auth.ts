@@ -25,7 +25,8 @@ export function authenticate(tokens: TokenService, request: FastifyRequest): Pri
 /** onRequest hook for a plugin whose routes all need a caller with one of their declared roles. */
 export function requireRoles(tokens: TokenService) {
   return async (request: FastifyRequest): Promise<void> => {
-    const principal = authenticate(tokens, request);
+    // The rate limiter (which runs first) may already have verified this request's token.
+    const principal = request.principal ?? authenticate(tokens, request);
     request.principal = principal;
     const roles = request.routeOptions.config.roles;
     if (roles && !roles.includes(principal.role)) {

@@ -34,7 +34,9 @@ export function rateLimiter(redis: Redis, tokens: TokenService, options: RateLim
     const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
     if (token) {
       try {
-        keys.push(`${prefix}account:${tokens.verify(token).accountId}:${window}`);
+        // Verified once per request: authentication reuses the principal found here.
+        request.principal = tokens.verify(token);
+        keys.push(`${prefix}account:${request.principal.accountId}:${window}`);
         limits.push(options.max);
       } catch {
         // An invalid token is refused by authentication; here it only counts against the IP.

@@ -102,9 +102,21 @@ export class EventCodec {
     return resolver;
   }
 
-  private async writerSchema(schemaId: number): Promise<WriterSchema> {
+  /** Writer schemas being fetched: a batch decoded at once asks for each unknown id once, not once per event. */
+  private readonly fetching = new Map<number, Promise<WriterSchema>>();
+
+  private writerSchema(schemaId: number): Promise<WriterSchema> {
     const known = this.writers.get(schemaId);
-    if (known) return known;
+    if (known) return Promise.resolve(known);
+    let pending = this.fetching.get(schemaId);
+    if (!pending) {
+      pending = this.fetchWriterSchema(schemaId).finally(() => this.fetching.delete(schemaId));
+      this.fetching.set(schemaId, pending);
+    }
+    return pending;
+  }
+
+  private async fetchWriterSchema(schemaId: number): Promise<WriterSchema> {
     const row = await this.db('schemas').where({ schema_id: schemaId }).first('record_name', 'definition');
     let definition: avro.Schema;
     if (row) {
