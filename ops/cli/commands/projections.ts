@@ -8,7 +8,7 @@ import { activeVersion } from '../../../projections/runtime/versions.js';
 import { type ActionContext, action } from '../context.js';
 import { CliError } from '../errors.js';
 import { partitionRanges } from '../kafka-read.js';
-import { positiveInt } from '../options.js';
+import { nonNegativeInt, positiveInt } from '../options.js';
 import { type CliIo, duration, table } from '../output.js';
 import { Progress } from '../progress.js';
 import { findProjection, type RebuildableProjection, rebuildableProjections } from '../rebuildable.js';
@@ -178,7 +178,7 @@ function knownProjection(ctx: ActionContext, name: string): RebuildableProjectio
 async function rebuild(
   ctx: ActionContext,
   projection: RebuildableProjection,
-  opts: { keepOld?: boolean; batchSize: number },
+  opts: { keepOld?: boolean; batchSize: number; handoverTimeout: number },
 ): Promise<RebuildResult> {
   const readDb = await ctx.services.readDb();
   const admin = await ctx.services.admin();
@@ -213,15 +213,23 @@ async function rebuild(
   if (opts.keepOld) {
     keptBecause = '--keep-old';
   } else {
-    // A projector still consuming the old version would fail on its dropped tables: keep it for now.
-    const old = await describeGroup(admin, groupIdOf(prefix, { name: projection.name, version: previous }));
+    // Running projectors follow projection_versions (every few seconds) and leave the old version's group; wait
+    // for that hand-over, since a projector still consuming the old version would fail on its dropped tables.
+    const oldGroup = groupIdOf(prefix, { name: projection.name, version: previous });
+    const deadline = Date.now() + opts.handoverTimeout * 1000;
+    let old = await describeGroup(admin, oldGroup);
+    while (old.members > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      old = await describeGroup(admin, oldGroup);
+    }
     if (old.members > 0) keptBecause = `its consumer group still has ${old.members} member(s)`;
   }
   if (keptBecause === null) await dropVersion(ctx, projection, previous);
   else if (keptBecause !== '--keep-old') {
     ctx.out.note(
-      `projectors still consume ${projection.name} v${previous}: restart them so they consume v${version} ` +
-        `(reads use v${version} now), then run: ledger projections drop ${projection.name} ${previous}`,
+      `projectors still consume ${projection.name} v${previous} after ${opts.handoverTimeout} s (running ones switch ` +
+        `to v${version} within seconds; restart older ones). Reads use v${version} now. Then run: ` +
+        `ledger projections drop ${projection.name} ${previous}`,
     );
   }
   return {
@@ -269,8 +277,14 @@ export function registerProjections(program: Command, io: CliIo): void {
     .argument('<name>', `the projection (${rebuildableProjections.map((p) => p.name).join(', ')})`)
     .option('--keep-old', 'keep the previous version (drop it later with `projections drop`)')
     .option('--batch-size <n>', 'events per transaction', positiveInt, 5000)
+    .option(
+      '--handover-timeout <seconds>',
+      'how long to wait for projectors to leave the old version',
+      nonNegativeInt,
+      20,
+    )
     .action(
-      action(io, async (ctx, name: string, opts: { keepOld?: boolean; batchSize: number }) => {
+      action(io, async (ctx, name: string, opts: { keepOld?: boolean; batchSize: number; handoverTimeout: number }) => {
         const result = await rebuild(ctx, knownProjection(ctx, name), opts);
         ctx.out.result(result, (r) =>
           [
