@@ -60,8 +60,20 @@ describe('GET /queries/ordering/*', () => {
   });
 
   it('pages through a customer’s orders with a cursor, newest first, without repeats', async () => {
-    let last = 0;
-    for (let i = 0; i < 5; i++) last = (await place('customer-pages')).position;
+    // ?after waits for the stream of that position only (partitions advance independently): wait for all five.
+    const placed = [];
+    for (let i = 0; i < 5; i++) placed.push(await place('customer-pages'));
+    for (const p of placed) {
+      expect(
+        (
+          await get(
+            `/queries/ordering/orders/${p.streamId.replace(/^order-/, '')}?after=${p.position}`,
+            'customer-pages',
+          )
+        ).status,
+      ).toBe(200);
+    }
+    const last = placed.at(-1)!.position;
     const seen: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
