@@ -135,7 +135,35 @@ async function applyOrderEvents(
   }
   const changed = [...current.values()].filter((v): v is OrderView => v !== null);
   if (changed.length > 0) {
-    await trx(t.orders).insert(changed.map(toRow)).onConflict('order_id').merge();
+    // One array per column (not a bind parameter per value: 5,000 rows would pass PostgreSQL's 65,535 limit).
+    const rows = changed.map(toRow);
+    const column = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+    await trx.raw(
+      `INSERT INTO ${t.orders} AS o (order_id, customer_id, restaurant_id, status, items, total_minor, currency, accepted,
+         payment_id, reason, placed_at, updated_at, version, position)
+       SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::jsonb[], ?::bigint[], ?::text[], ?::boolean[],
+         ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::int[], ?::bigint[])
+       ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, items = EXCLUDED.items,
+         total_minor = EXCLUDED.total_minor, currency = EXCLUDED.currency, accepted = EXCLUDED.accepted,
+         payment_id = EXCLUDED.payment_id, reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at,
+         version = EXCLUDED.version, position = EXCLUDED.position`,
+      [
+        column('order_id'),
+        column('customer_id'),
+        column('restaurant_id'),
+        column('status'),
+        column('items'),
+        column('total_minor'),
+        column('currency'),
+        column('accepted'),
+        column('payment_id'),
+        column('reason'),
+        column('placed_at'),
+        column('updated_at'),
+        column('version'),
+        column('position'),
+      ] as unknown as Knex.RawBinding[],
+    );
   }
   const deltas: DailyDelta[] = mergeDeltas(
     ids.flatMap((id) => dailyDeltas(before.get(id) ?? null, current.get(id) ?? null)),

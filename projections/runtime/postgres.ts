@@ -85,10 +85,14 @@ export async function applyInTransaction(
           version: versions.get(streamId)!,
           position,
         }));
-        await trx('projection_streams')
-          .insert(rows)
-          .onConflict(['projection', 'stream_id'])
-          .merge(['version', 'position']);
+        // One array per column, not one bind parameter per value: a 5,000-stream rebuild batch would pass
+        // PostgreSQL's 65,535-parameter limit.
+        await trx.raw(
+          `INSERT INTO projection_streams (projection, stream_id, version, position)
+           SELECT ?, * FROM unnest(?::text[], ?::int[], ?::bigint[])
+           ON CONFLICT (projection, stream_id) DO UPDATE SET version = EXCLUDED.version, position = EXCLUDED.position`,
+          [key, rows.map((r) => r.stream_id), rows.map((r) => r.version), rows.map((r) => r.position)],
+        );
       }
     }
     if (source) {

@@ -5,6 +5,7 @@ import { connect } from '../../commands/store/database.js';
 import { openWriteSide } from '../../commands/write-side.js';
 import { createKafka, ensureTopics } from '../../ops/runtime/kafka.js';
 import { createLogger } from '../../ops/runtime/log.js';
+import { ordersReadModel, ordersTables } from '../../projections/ordering/orders.js';
 import { isPoison, StreamGapError } from '../../projections/runtime/failures.js';
 import { applyInTransaction, type PostgresReadModel, postgresProjection } from '../../projections/runtime/postgres.js';
 import { ProjectionRunner } from '../../projections/runtime/runner.js';
@@ -135,5 +136,26 @@ describe('what a projection dead-letters', () => {
       await write.close();
       await database.drop();
     }
+  });
+
+  it('applies 5,000 new orders in one batch, past PostgreSQL’s 65,535 bind-parameter limit', async () => {
+    const model = ordersReadModel(77);
+    await model.createTables(db);
+    const placed = Array.from({ length: 5000 }, (_, i) => ({
+      ...event(`order-big-${i}`, 1),
+      eventType: 'OrderPlaced',
+      data: {
+        orderId: `big-${i}`,
+        customerId: 'c',
+        restaurantId: 'r',
+        items: [{ menuItemId: 'm', name: 'Dish', quantity: 1, unitPriceMinor: 500 }],
+        totalMinor: 500,
+        currency: 'EUR',
+        placedAt: new Date().toISOString(),
+      },
+    }));
+    expect(await applyInTransaction(db, 'ordering.orders@77', model, placed, null)).toBe(5000);
+    expect(Number((await db(ordersTables(77).orders).count({ n: '*' }).first())?.n)).toBe(5000);
+    await model.dropTables(db);
   });
 });
