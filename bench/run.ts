@@ -5,18 +5,32 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { machineBusyPercent } from './lib/cpu.js';
 import { describeMachine, type Machine } from './lib/machine.js';
-import { progress } from './lib/progress.js';
+import { progress, within } from './lib/progress.js';
 import type { Suite } from './lib/suite.js';
 import { errorRow, type Row, renderMarkdown, renderText } from './lib/table.js';
 import { appendSuite } from './suites/append.js';
+import { gatewaySuite } from './suites/gateway.js';
+import { projectionsSuite } from './suites/projections.js';
+import { rebuildSuite } from './suites/rebuild.js';
 import { relayDrainSuite } from './suites/relay-drain.js';
 import { relayLatencySuite } from './suites/relay-latency.js';
+import { sseFanoutSuite } from './suites/sse-fanout.js';
 
-const SUITES: readonly Suite[] = [appendSuite, relayLatencySuite, relayDrainSuite];
+const SUITES: readonly Suite[] = [
+  appendSuite,
+  relayLatencySuite,
+  relayDrainSuite,
+  projectionsSuite,
+  rebuildSuite,
+  gatewaySuite,
+  sseFanoutSuite,
+];
 const RESULTS = new URL('./results/', import.meta.url);
 
 /** Whatever happens, the harness ends: well above the expected run time, it gives up and says so. */
-const WATCHDOG_MS = { quick: 3 * 60_000, full: 8 * 60_000 };
+const WATCHDOG_MS = { quick: 4 * 60_000, full: 12 * 60_000 };
+/** One suite that hangs (a dependency that stops answering) costs its own rows, not the whole run's. */
+const SUITE_LIMIT_MS = { quick: 2 * 60_000, full: 4 * 60_000 };
 const BUSY_WARNING_PERCENT = 20;
 
 interface Options {
@@ -59,7 +73,12 @@ interface RunInfo {
   readonly busyBefore: number | null;
 }
 
-function markdown(rows: readonly Row[], machine: Machine, run: RunInfo): string {
+/** Each suite's notes, prefixed with its name: what the table alone would leave unexplained. */
+type Note = { readonly suite: string; readonly text: string };
+const renderNotes = (notes: readonly Note[], bullet: string): string[] =>
+  notes.length === 0 ? [] : ['Notes:', ...notes.map((n) => `${bullet}${n.suite}: ${n.text}`)];
+
+function markdown(rows: readonly Row[], notes: readonly Note[], machine: Machine, run: RunInfo): string {
   const { options, startedAt, seconds, busyBefore } = run;
   const versions = Object.entries(machine.versions)
     .map(([name, version]) => `${name} ${version}`)
@@ -77,7 +96,8 @@ function markdown(rows: readonly Row[], machine: Machine, run: RunInfo): string 
     '',
     renderMarkdown(rows),
     '',
-    'Ratio is ours ÷ baseline for every row (higher is better for events/s, lower for ms). ' +
+    ...(notes.length > 0 ? [...renderNotes(notes, '- '), ''] : []),
+    'Ratio is ours ÷ baseline for every row (higher is better for events/s and requests/s, lower for ms). ' +
       'See bench/README.md for what each row measures and how each baseline is run.',
     '',
   ].join('\n');
@@ -101,12 +121,15 @@ async function main(): Promise<number> {
     progress('bench', `warning: the machine was ${busyBefore.toFixed(0)}% busy before the run; expect noise`);
   }
   const rows: Row[] = [];
+  const notes: Note[] = [];
   const details: Record<string, unknown> = {};
   for (const suite of options.suites) {
     const began = performance.now();
     try {
-      const result = await suite.run({ quick: options.quick });
+      const limit = options.quick ? SUITE_LIMIT_MS.quick : SUITE_LIMIT_MS.full;
+      const result = await within(suite.run({ quick: options.quick }), limit, `suite ${suite.name}`);
       rows.push(...result.rows);
+      notes.push(...(result.notes ?? []).map((text) => ({ suite: suite.name, text })));
       details[suite.name] = result.details;
     } catch (error) {
       // One broken suite should not cost the others' results; its row says what went wrong.
@@ -118,7 +141,9 @@ async function main(): Promise<number> {
     progress(suite.name, `done in ${((performance.now() - began) / 1000).toFixed(1)} s`);
   }
   const seconds = (Date.now() - startedAt.getTime()) / 1000;
-  process.stdout.write(`${renderText(rows)}\n`);
+  process.stdout.write(
+    `${[renderText(rows), ...(notes.length > 0 ? ['', ...renderNotes(notes, '  - ')] : [])].join('\n')}\n`,
+  );
   await mkdir(RESULTS, { recursive: true });
   const json = new URL(`${fileStamp(startedAt)}.json`, RESULTS);
   const report = {
@@ -129,10 +154,14 @@ async function main(): Promise<number> {
     machine,
     machineBusyPercentBefore: busyBefore,
     rows,
+    notes,
     details,
   };
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(new URL('latest.md', RESULTS), markdown(rows, machine, { options, startedAt, seconds, busyBefore }));
+  await writeFile(
+    new URL('latest.md', RESULTS),
+    markdown(rows, notes, machine, { options, startedAt, seconds, busyBefore }),
+  );
   progress('bench', `wrote ${json.pathname} and bench/results/latest.md`);
   return rows.some((r) => r.verdict === 'ERROR') ? 1 : 0;
 }

@@ -9,6 +9,8 @@ export interface SuiteResult {
   readonly rows: readonly Row[];
   /** Raw summaries and parameters, written to the JSON result for whoever wants to dig. */
   readonly details: Readonly<Record<string, unknown>>;
+  /** Findings the table cannot hold (why a target was missed, where the time went), printed under it. */
+  readonly notes?: readonly string[];
 }
 
 export interface Suite {

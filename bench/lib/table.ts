@@ -1,6 +1,6 @@
 import { ratio } from './stats.js';
 
-export type Unit = 'events/s' | 'ms' | 'count';
+export type Unit = 'events/s' | 'requests/s' | 'ms' | 'count';
 export type Verdict = 'PASS' | 'FAIL' | 'info' | 'ERROR';
 
 /** One line of the result table; `ratio` is always ours / baseline, whichever direction is better. */
@@ -31,6 +31,16 @@ export const below =
 export const atMost =
   (max: number): Judge =>
   (ours) => ({ target: max === 0 ? '= 0' : `≤ ${max}`, pass: ours <= max });
+
+/** Target on our own value: a rate (or count) of at least `min`, independent of any baseline. */
+export const atLeast =
+  (min: number, unit: Unit): Judge =>
+  (ours) => ({ target: `≥ ${formatValue(min, unit)}`, pass: ours >= min });
+
+/** Target on our own value: exactly `expected` (every subscriber got every update). */
+export const exactly =
+  (expected: number, label: string): Judge =>
+  (ours) => ({ target: `= ${thousands.format(expected)} (${label})`, pass: ours === expected });
 
 /** No target: the row explains the others. */
 export const informational: Judge = () => ({ target: '—', pass: null });
@@ -64,7 +74,7 @@ const thousands = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 export function formatValue(value: number | null, unit: Unit): string {
   if (value === null || !Number.isFinite(value)) return '—';
-  if (unit === 'events/s') return `${thousands.format(value)}/s`;
+  if (unit === 'events/s' || unit === 'requests/s') return `${thousands.format(value)}/s`;
   if (unit === 'count') return thousands.format(value);
   return `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
 }
