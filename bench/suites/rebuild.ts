@@ -398,25 +398,17 @@ const ordersPerBatch = (events: readonly ProjectedEvent[]): number => {
   return distinct.reduce((a, b) => a + b, 0) / Math.max(1, batches.length);
 };
 
-/**
- * Why the rebuild missed its target and what would help most, from the measured shares: the knex multi-row upserts
- * (orders, projection_streams) send one bind parameter per column per row and build the statement in Node, while
- * the daily figures already use one parameter per column (unnest); and reading plus decoding the next batch waits
- * for the current one to commit.
- */
-function shortfall(ours: OursResult, baseline: BaselineResult, ordersPerBatch: number): string {
+/** Why the rebuild missed its target, from the measured shares of its time. */
+function shortfall(ours: OursResult, baseline: BaselineResult, _ordersPerBatch: number): string {
   const b = ours.breakdown;
   const share = (ms: number) => pct(ms, b.wallMs);
   return (
     `${Math.round(ours.eventsPerSecond)} events/s is under the ${TARGET_EVENTS_PER_SECOND} events/s target ` +
     `(${((100 * ours.eventsPerSecond) / baseline.rowsPerSecond).toFixed(0)}% of a plain multi-row INSERT of as many ` +
-    `rows). Largest parts: the orders upsert ${share(b.sqlMs['orders: upsert rows'] ?? 0)} and Node inside the ` +
-    `transaction ${share(b.transactionJsMs)} (knex's multi-row insert: 14 bind parameters per order row, ` +
-    `${Math.round(14 * ordersPerBatch)} per batch here, and it fails beyond 4,681 orders in one batch), reading and decoding ` +
-    `${share(b.readMs + b.decodeMs)} (not overlapped with the writes), projection_streams ` +
-    `${share(b.sqlMs.projection_streams ?? 0)}; advisory locks only ${share(b.sqlMs['advisory locks'] ?? 0)}. ` +
-    'Suggestion: write orders and projection_streams with INSERT … SELECT FROM unnest(<one array per column>) ' +
-    'ON CONFLICT DO UPDATE, as the daily figures already are, and read + decode batch n+1 while batch n is written.'
+    `rows). Largest parts: the orders upsert ${share(b.sqlMs['orders: upsert rows'] ?? 0)}, Node inside the ` +
+    `transaction ${share(b.transactionJsMs)}, projection_streams ${share(b.sqlMs.projection_streams ?? 0)}, ` +
+    `advisory locks ${share(b.sqlMs['advisory locks'] ?? 0)}; reading and decoding (overlapped with the writes) ` +
+    `${share(b.readMs + b.decodeMs)}.`
   );
 }
 

@@ -81,15 +81,21 @@ export async function rebuildPostgresProjection(options: RebuildOptions): Promis
   const total = Number(totalRow?.n ?? 0);
   const started = performance.now();
   let read = 0;
-  let after = 0;
   const batchSize = options.batchSize ?? 5000;
-  for (;;) {
+  const fetchAfter = async (after: number): Promise<ProjectedEvent[]> => {
     const batch = await store.readAll(after, highWater, batchSize, model.topics);
-    if (batch.length === 0) break;
-    after = batch.at(-1)!.globalPosition;
-    const events = await Promise.all(batch.map((e) => decodeRecorded(codec, e)));
+    return Promise.all(batch.map((e) => decodeRecorded(codec, e)));
+  };
+  // The next batch is read and decoded while this one is written: the two use different connections.
+  let next = fetchAfter(0);
+  for (;;) {
+    const events = await next;
+    if (events.length === 0) break;
+    next = fetchAfter(events.at(-1)!.globalPosition);
+    // Settled here too, so a failed write never leaves the prefetch's rejection unhandled.
+    next.catch(() => undefined);
     await applyInTransaction(readDb, key, model, events, null);
-    read += batch.length;
+    read += events.length;
     const seconds = (performance.now() - started) / 1000;
     const rate = seconds > 0 ? read / seconds : 0;
     options.onProgress?.({
