@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../ops/runtime/log.js';
+import { BackgroundLoop } from '../../ops/runtime/loop.js';
 
 export interface LiveEntry {
   /** The Redis stream entry id: the SSE event id a client resumes from. */
@@ -36,24 +37,22 @@ const compareIds = (a: string, b: string): number => {
 export class LiveHub {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly cursors = new Map<string, string>();
-  private running = false;
-  private loop: Promise<void> | null = null;
+  private readonly worker: BackgroundLoop;
 
   constructor(
     private readonly reader: Redis,
     private readonly client: Redis,
-    private readonly logger: Logger,
-  ) {}
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    logger: Logger,
+  ) {
+    this.worker = new BackgroundLoop('live hub', () => this.readOnce(), logger, { idleMs: BLOCK_MS, backoffMs: 1000 });
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
+  start(): void {
+    this.worker.start();
+  }
+
+  stop(): Promise<void> {
+    return this.worker.stop();
   }
 
   get subscriberCount(): number {
@@ -112,32 +111,23 @@ export class LiveHub {
     };
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      const keys = [...this.listeners.keys()];
-      if (keys.length === 0) {
-        await new Promise((r) => setTimeout(r, BLOCK_MS));
-        continue;
-      }
-      try {
-        const ids = keys.map((k) => this.cursors.get(k) ?? '0-0');
-        const result = (await this.reader.xread('BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids)) as
-          | [string, [string, string[]][]][]
-          | null;
-        for (const [key, entries] of result ?? []) {
-          for (const [id, fields] of entries) {
-            // The last listener may have left while the read was blocked: then the key is forgotten, not revived.
-            if (!this.listeners.has(key)) break;
-            this.cursors.set(key, id);
-            const entry = { id, data: parse(fields) };
-            for (const listener of this.listeners.get(key) ?? []) listener(entry);
-          }
-        }
-      } catch (error) {
-        if (!this.running) break;
-        this.logger.warn({ err: error }, 'live hub read failed; retrying');
-        await new Promise((r) => setTimeout(r, 1000));
+  /** One blocking read over every stream someone here listens to; false when nobody listens (the loop idles). */
+  private async readOnce(): Promise<boolean> {
+    const keys = [...this.listeners.keys()];
+    if (keys.length === 0) return false;
+    const ids = keys.map((k) => this.cursors.get(k) ?? '0-0');
+    const result = (await this.reader.xread('BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids)) as
+      | [string, [string, string[]][]][]
+      | null;
+    for (const [key, entries] of result ?? []) {
+      for (const [id, fields] of entries) {
+        // The last listener may have left while the read was blocked: then the key is forgotten, not revived.
+        if (!this.listeners.has(key)) break;
+        this.cursors.set(key, id);
+        const entry = { id, data: parse(fields) };
+        for (const listener of this.listeners.get(key) ?? []) listener(entry);
       }
     }
+    return true;
   }
 }
