@@ -11,7 +11,7 @@ import { ensureSagaTables } from '../../sagas/runtime/tables.js';
 import { topicsOf } from '../../schemas/catalog.js';
 import { type ConsumedMessage, consumeUntil, testKafka } from '../support/kafka.js';
 import { ctx, placeOrder, seedMenu } from '../support/ordering.js';
-import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
+import { projectionCaughtUpWith, startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
 
 // The CLI as engineers run it: a separate process, configured only by the environment, against the real stack
 // with the write side, relay and projector of startTestSystem running in this process.
@@ -65,19 +65,7 @@ const outboxEmpty = () =>
 
 /** Every order stream applied by the live (v1) projection, and its group's offsets committed to the ends. */
 async function projectionCaughtUp(): Promise<void> {
-  await waitUntil(
-    async () => {
-      const row = await sys.write.db.raw(
-        `SELECT count(*)::int AS behind FROM streams s
-         LEFT JOIN projection_streams p ON p.projection = ? AND p.stream_id = s.stream_id
-         WHERE s.stream_type = 'ordering.order' AND coalesce(p.version, 0) < s.version`,
-        [versionKey(ORDERS_PROJECTION, 1)],
-      );
-      return (row.rows[0] as { behind: number }).behind === 0;
-    },
-    60_000,
-    'the orders projection to catch up',
-  );
+  await projectionCaughtUpWith(sys.write.db, ORDERS_PROJECTION, 1, 'ordering.order');
   const admin = testKafka().admin();
   await admin.connect();
   try {

@@ -15,7 +15,7 @@ import { activateVersion } from '../../projections/runtime/versions.js';
 import { uniqueSuffix } from '../support/env.js';
 import { consumeUntil, testKafka } from '../support/kafka.js';
 import { ctx, placeOrder, seedMenu } from '../support/ordering.js';
-import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
+import { projectionCaughtUpWith, startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 let sys: TestSystem;
@@ -34,21 +34,7 @@ const snapshot = async (version = 1) => {
     .select('restaurant_id', 'day', 'status', 'orders', 'total_minor');
   return { orders, daily };
 };
-/** Every order stream in the store has been applied up to its current version (all partitions, not one). */
-const caughtUp = () =>
-  waitUntil(
-    async () => {
-      const row = await sys.write.db.raw(
-        `SELECT count(*)::int AS behind FROM streams s
-         LEFT JOIN projection_streams p ON p.projection = ? AND p.stream_id = s.stream_id
-         WHERE s.stream_type = 'ordering.order' AND coalesce(p.version, 0) < s.version`,
-        [versionKey(ORDERS_PROJECTION, 1)],
-      );
-      return (row.rows[0] as { behind: number }).behind === 0;
-    },
-    60_000,
-    'the orders projection to catch up',
-  );
+const caughtUp = () => projectionCaughtUpWith(sys.write.db, ORDERS_PROJECTION, 1, 'ordering.order');
 
 /** One step of the order lifecycle, chosen at random by the property test. */
 type Step = 'place' | 'confirm' | 'accept' | 'prepare' | 'ready' | 'pickup' | 'deliver' | 'cancel' | 'reject';

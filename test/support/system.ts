@@ -1,7 +1,9 @@
+import type { Knex } from 'knex';
 import { startRelay } from '../../commands/relay/main.js';
 import { openWriteSide } from '../../commands/write-side.js';
 import type { Config } from '../../ops/runtime/config.js';
 import { startProjector } from '../../projections/main.js';
+import { versionKey } from '../../projections/runtime/tables.js';
 import { openReadSide } from '../../queries/read-side.js';
 import { createTestDatabase, testConfig } from './env.js';
 
@@ -64,3 +66,28 @@ export async function startTestSystem(label: string, options: { projector?: bool
   if (options.projector ?? true) await system.startProjector();
   return system;
 }
+
+/**
+ * Waits until every stream of `streamType` in the store has been applied by a projection version up to its current
+ * version: all partitions, not just the one `?after` would check.
+ */
+export const projectionCaughtUpWith = (
+  db: Knex,
+  projection: string,
+  version: number,
+  streamType: string,
+  timeoutMs = 60_000,
+) =>
+  waitUntil(
+    async () => {
+      const row = await db.raw(
+        `SELECT count(*)::int AS behind FROM streams s
+         LEFT JOIN projection_streams p ON p.projection = ? AND p.stream_id = s.stream_id
+         WHERE s.stream_type = ? AND coalesce(p.version, 0) < s.version`,
+        [versionKey(projection, version), streamType],
+      );
+      return (row.rows[0] as { behind: number }).behind === 0;
+    },
+    timeoutMs,
+    `${projection} v${version} to catch up`,
+  );
