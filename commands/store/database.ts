@@ -42,3 +42,14 @@ export async function ensureDatabase(url: string): Promise<void> {
     await client.end();
   }
 }
+
+/**
+ * Runs idempotent DDL (CREATE ... IF NOT EXISTS) under an advisory lock named `lockName`: several processes start
+ * at once, and CREATE ... IF NOT EXISTS alone races on the catalog.
+ */
+export async function createOnce(db: Knex, lockName: string, ddl: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [lockName]);
+    await trx.raw(ddl);
+  });
+}

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { DEFAULT_NOTIFICATION_PREFERENCES, type NotificationPreferences } from '../../commands/identity/preferences.js';
+import { createOnce } from '../../commands/store/database.js';
 import type { PostgresReadModel } from '../runtime/postgres.js';
 import type { ProjectedEvent } from '../runtime/types.js';
 import { enabledChannels, type NotificationChannel, notificationFor, notificationId } from './notification-messages.js';
@@ -65,9 +66,10 @@ export function notificationsReadModel(version: number): PostgresReadModel {
     version,
     topics: ['identity.account', 'ordering.order'],
     async createTables(db) {
-      await db.transaction(async (trx) => {
-        await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [t.notifications]);
-        await trx.raw(`
+      await createOnce(
+        db,
+        t.notifications,
+        `
           CREATE TABLE IF NOT EXISTS ${t.preferences} (
             account_id text PRIMARY KEY,
             email boolean NOT NULL,
@@ -98,8 +100,8 @@ export function notificationsReadModel(version: number): PostgresReadModel {
           -- What a sender drains, oldest first; sent rows leave the index.
           CREATE INDEX IF NOT EXISTS ${t.notifications}_pending
             ON ${t.notifications} (created_at, notification_id) WHERE status = 'pending';
-        `);
-      });
+        `,
+      );
     },
     async dropTables(db) {
       await db.raw(`DROP TABLE IF EXISTS ${t.notifications}, ${t.preferences}, ${t.orders}`);

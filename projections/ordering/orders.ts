@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { createOnce } from '../../commands/store/database.js';
 import type { PostgresReadModel } from '../runtime/postgres.js';
 import type { ProjectedEvent } from '../runtime/types.js';
 import { type DailyDelta, dailyDeltas, evolveOrderView, mergeDeltas, type OrderView } from './order-view.js';
@@ -78,9 +79,10 @@ export function ordersReadModel(version: number): PostgresReadModel {
     version,
     topics: ['ordering.order'],
     async createTables(db) {
-      await db.transaction(async (trx) => {
-        await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [t.orders]);
-        await trx.raw(`
+      await createOnce(
+        db,
+        t.orders,
+        `
           CREATE TABLE IF NOT EXISTS ${t.orders} (
             order_id text PRIMARY KEY,
             customer_id text NOT NULL,
@@ -108,8 +110,8 @@ export function ordersReadModel(version: number): PostgresReadModel {
             total_minor bigint NOT NULL,
             PRIMARY KEY (restaurant_id, day, status)
           );
-        `);
-      });
+        `,
+      );
     },
     async dropTables(db) {
       await db.raw(`DROP TABLE IF EXISTS ${t.orders}, ${t.daily}`);

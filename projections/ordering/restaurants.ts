@@ -1,3 +1,4 @@
+import { createOnce } from '../../commands/store/database.js';
 import type { PostgresReadModel } from '../runtime/postgres.js';
 
 export const RESTAURANTS_PROJECTION = 'ordering.restaurants';
@@ -15,9 +16,10 @@ export function restaurantsReadModel(version: number): PostgresReadModel {
     version,
     topics: ['ordering.restaurant'],
     async createTables(db) {
-      await db.transaction(async (trx) => {
-        await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [table]);
-        await trx.raw(`
+      await createOnce(
+        db,
+        table,
+        `
           CREATE TABLE IF NOT EXISTS ${table} (
             restaurant_id text PRIMARY KEY,
             owner_id text NOT NULL,
@@ -28,8 +30,8 @@ export function restaurantsReadModel(version: number): PostgresReadModel {
             updated_at timestamptz NOT NULL
           );
           CREATE INDEX IF NOT EXISTS ${table}_owner ON ${table} (owner_id);
-        `);
-      });
+        `,
+      );
     },
     async dropTables(db) {
       await db.raw(`DROP TABLE IF EXISTS ${table}`);

@@ -1,12 +1,13 @@
 import type { Knex } from 'knex';
+import { createOnce } from '../../commands/store/database.js';
 
 // The projection runtime's own tables in the read database: which stream versions each projection version has
 // applied (the dedupe that makes redelivery harmless), per-partition checkpoints, and which version is active.
 export async function ensureRuntimeTables(db: Knex): Promise<void> {
-  await db.transaction(async (trx) => {
-    // Several processes start at once; CREATE ... IF NOT EXISTS alone races on the catalog.
-    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['ledgerline.projection-runtime']);
-    await trx.raw(`
+  await createOnce(
+    db,
+    'ledgerline.projection-runtime',
+    `
     CREATE TABLE IF NOT EXISTS projection_streams (
       projection  text NOT NULL,
       stream_id   text NOT NULL,
@@ -27,8 +28,8 @@ export async function ensureRuntimeTables(db: Knex): Promise<void> {
       active_version  integer NOT NULL,
       switched_at     timestamptz NOT NULL DEFAULT now()
     );
-  `);
-  });
+  `,
+  );
 }
 
 /** `ordering.orders` version 2 → `ordering.orders@2`: the key of a projection version in the runtime tables. */

@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
+import { createOnce } from '../../commands/store/database.js';
 
 // The saga runtime's tables, in the write side's database: sagas emit commands, so they live beside the store.
 export async function ensureSagaTables(db: Knex): Promise<void> {
-  await db.transaction(async (trx) => {
-    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['ledgerline.saga-runtime']);
-    await trx.raw(`
+  await createOnce(
+    db,
+    'ledgerline.saga-runtime',
+    `
       CREATE TABLE IF NOT EXISTS saga_instances (
         saga_type   text NOT NULL,
         saga_id     text NOT NULL,
@@ -57,6 +59,6 @@ export async function ensureSagaTables(db: Knex): Promise<void> {
         UNIQUE (saga_type, saga_id, name)
       );
       CREATE INDEX IF NOT EXISTS saga_deadlines_due ON saga_deadlines (due_at) WHERE status = 'scheduled';
-    `);
-  });
+    `,
+  );
 }
