@@ -1,8 +1,8 @@
-import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../gateway/main.js';
 import { createTestDatabase, testConfig } from '../support/env.js';
+import { baseUrlOf } from '../support/gateway.js';
 
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 let base: string;
@@ -12,7 +12,7 @@ beforeAll(async () => {
   const database = await createTestDatabase('docs');
   drop = database.drop;
   gateway = await startGateway(testConfig(database.url), new Registry());
-  base = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
+  base = baseUrlOf(gateway.app);
 });
 afterAll(async () => {
   await gateway?.stop();

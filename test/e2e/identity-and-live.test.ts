@@ -1,9 +1,9 @@
-import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startGateway } from '../../gateway/main.js';
 import { uniqueSuffix } from '../support/env.js';
+import { baseUrlOf } from '../support/gateway.js';
 import { ctx, seedMenu } from '../support/ordering.js';
 import { openSse } from '../support/sse.js';
 import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
@@ -17,7 +17,7 @@ const address = { line1: '1 Main St', city: 'Lisbon', postalCode: '1000-001', co
 beforeAll(async () => {
   sys = await startTestSystem('e2eauth');
   gateway = await startGateway(sys.config);
-  base = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
+  base = baseUrlOf(gateway.app);
   menu = await seedMenu(sys.write.ordering);
 });
 afterAll(async () => {
@@ -259,7 +259,7 @@ describe('rate limits', () => {
       httpPort: 0,
     });
     try {
-      const url = `http://127.0.0.1:${(limited.app.server.address() as AddressInfo).port}`;
+      const url = baseUrlOf(limited.app);
       const token = limited.tokens.accessToken({ accountId: `burst-${uniqueSuffix()}`, role: 'customer' });
       const before = Number((await sys.write.db('events').count({ n: '*' }).first())?.n);
       const results = await Promise.all(

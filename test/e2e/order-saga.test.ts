@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../gateway/main.js';
@@ -14,6 +13,7 @@ import { orderPaymentSaga } from '../../sagas/ordering/order-payment.js';
 import { type PaymentSimulator, startPaymentSimulator } from '../../sagas/payments/simulator/server.js';
 import { sagaAsProjection } from '../../sagas/runtime/as-projection.js';
 import { uniqueSuffix } from '../support/env.js';
+import { baseUrlOf } from '../support/gateway.js';
 import { seedMenu } from '../support/ordering.js';
 import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
 
@@ -31,7 +31,7 @@ const ACCEPTANCE_MS = 2500;
 beforeAll(async () => {
   sys = await startTestSystem('saga');
   gateway = await startGateway(sys.config);
-  base = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
+  base = baseUrlOf(gateway.app);
   sim = await startPaymentSimulator({
     port: 0,
     webhookUrl: `${base}/webhooks/payments`,

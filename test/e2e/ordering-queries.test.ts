@@ -1,7 +1,6 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../gateway/main.js';
-import { bearer } from '../support/gateway.js';
+import { baseUrlOf, bearer } from '../support/gateway.js';
 import { seedMenu } from '../support/ordering.js';
 import { startTestSystem, type TestSystem } from '../support/system.js';
 
@@ -14,7 +13,7 @@ const address = { line1: '1 Main St', city: 'Lisbon', postalCode: '1000-001', co
 beforeAll(async () => {
   sys = await startTestSystem('e2equery');
   gateway = await startGateway(sys.config);
-  base = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
+  base = baseUrlOf(gateway.app);
   menu = await seedMenu(sys.write.ordering);
 });
 afterAll(async () => {

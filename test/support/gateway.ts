@@ -16,8 +16,7 @@ export interface TestGateway {
 export async function startTestGateway(label: string): Promise<TestGateway> {
   const database = await createTestDatabase(label);
   const running = await startGateway(testConfig(database.url));
-  const { port } = running.app.server.address() as AddressInfo;
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const baseUrl = baseUrlOf(running.app);
   return {
     baseUrl,
     running,
@@ -39,6 +38,10 @@ export async function startTestGateway(label: string): Promise<TestGateway> {
     },
   };
 }
+
+/** The URL of a gateway listening on an ephemeral port. */
+export const baseUrlOf = (app: { server: { address(): unknown } }): string =>
+  `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
 /**
  * Tests name the caller with `x-actor-id` (default customer-1) and `x-role` (default customer); this turns them
