@@ -100,14 +100,31 @@ export class CommandExecutor {
       if (context.expectedVersion !== undefined && context.expectedVersion !== loaded.version) {
         throw new ConcurrencyError(streamId, String(context.expectedVersion), loaded.version);
       }
-      const events = await decide(loaded.state, this.clock());
+      // A concurrent request with the same key may have committed between our first look and this load: its
+      // events are then in `loaded`, so deciding again would refuse (ORDER_EXISTS) or no-op where it must replay.
+      let events: Event[];
+      try {
+        events = await decide(loaded.state, this.clock());
+      } catch (error) {
+        const stored = await this.storedResponse(scope, context.idempotencyKey, hash);
+        if (stored) return stored;
+        throw error;
+      }
       const idempotency = context.idempotencyKey
         ? { scope, key: context.idempotencyKey, requestHash: hash }
         : undefined;
       if (events.length === 0) {
+        const stored = await this.storedResponse(scope, context.idempotencyKey, hash);
+        if (stored) return stored;
         const result = { streamId, version: loaded.version, position: loaded.position };
-        if (idempotency) await this.store.rememberNoop(idempotency, result).catch(() => undefined);
-        return result;
+        if (!idempotency) return result;
+        try {
+          await this.store.rememberNoop(idempotency, result);
+          return result;
+        } catch (error) {
+          if (!(error instanceof IdempotencyRaceError)) throw error;
+          return (await this.storedResponse(scope, context.idempotencyKey, hash)) ?? result;
+        }
       }
       const metadata: EventMetadata = {
         correlationId: context.correlationId,
