@@ -95,20 +95,25 @@ export class CommandExecutor {
     const replay = await this.storedResponse(scope, context.idempotencyKey, hash);
     if (replay) return replay;
 
+    // A concurrent request with the same key may commit between that first look and the load below: its events
+    // are then in the loaded state, so the version check or the decision would refuse (409, ORDER_EXISTS) or
+    // no-op where the client must get that request's response. So every refusal looks at the key once more.
+    const replayOrThrow = async (error: unknown): Promise<CommandResult> => {
+      const stored = await this.storedResponse(scope, context.idempotencyKey, hash);
+      if (stored) return stored;
+      throw error;
+    };
+
     for (let attempt = 1; ; attempt++) {
       const loaded = await this.load(aggregate, id);
       if (context.expectedVersion !== undefined && context.expectedVersion !== loaded.version) {
-        throw new ConcurrencyError(streamId, String(context.expectedVersion), loaded.version);
+        return replayOrThrow(new ConcurrencyError(streamId, String(context.expectedVersion), loaded.version));
       }
-      // A concurrent request with the same key may have committed between our first look and this load: its
-      // events are then in `loaded`, so deciding again would refuse (ORDER_EXISTS) or no-op where it must replay.
       let events: Event[];
       try {
         events = await decide(loaded.state, this.clock());
       } catch (error) {
-        const stored = await this.storedResponse(scope, context.idempotencyKey, hash);
-        if (stored) return stored;
-        throw error;
+        return replayOrThrow(error);
       }
       const idempotency = context.idempotencyKey
         ? { scope, key: context.idempotencyKey, requestHash: hash }

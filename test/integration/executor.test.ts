@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DomainError } from '../../commands/decider.js';
+import type { CommandResult } from '../../commands/executor.js';
 import { restaurants } from '../../commands/ordering/aggregates.js';
-import { decideRestaurant, initialRestaurant } from '../../commands/ordering/restaurant.js';
 import { openWriteSide, type WriteSide } from '../../commands/write-side.js';
 import { createTestDatabase, testConfig } from '../support/env.js';
 import { address, ctx } from '../support/ordering.js';
@@ -51,25 +50,44 @@ describe('command executor', () => {
     expect(opened.version).toBe(2402);
   });
 
-  // The window: a retry looks up its key (nothing yet), the first request commits, the retry loads the stream
-  // with the first request's events in it. Its decision then refuses (already registered) or appends nothing;
-  // either way the client must get the first request's stored response, not an error.
-  it('answers a retry whose key committed after its first look with the stored response', async () => {
+  // The window: a retry looks up its key (nothing yet), then the first request commits, then the retry loads the
+  // stream with the first request's events in it. The client must get the first request's response, whatever
+  // the retry's own load and decision would say. The hook holds that window open deterministically.
+  function commitBeforeNextLoad(first: () => Promise<CommandResult>): Promise<CommandResult> {
+    const load = write.executor.load.bind(write.executor);
+    return new Promise((resolve, reject) => {
+      write.executor.load = (async (...args: Parameters<typeof load>) => {
+        write.executor.load = load;
+        await first().then(resolve, reject);
+        return load(...args);
+      }) as typeof load;
+    });
+  }
+
+  it('answers a retry that would now be refused (already registered) with the stored response', async () => {
     const restaurantId = randomUUID();
-    const data = { restaurantId, ownerId: 'owner', name: 'Race', cuisine: 'x', address: { ...address, line2: null } };
-    const context = { ...ctx('owner'), idempotencyKey: `key-${randomUUID()}`, request: { data } };
-    const register = (now: Date) => decideRestaurant({ type: 'RegisterRestaurant', data }, initialRestaurant(), now);
-    let first: Awaited<ReturnType<typeof write.executor.execute>> | undefined;
-    const retry = await write.executor.execute(
-      restaurants,
-      restaurantId,
-      async (_state, now) => {
-        first = await write.executor.execute(restaurants, restaurantId, (_s, at) => register(at), context);
-        throw new DomainError('RESTAURANT_EXISTS', 'already registered');
-      },
-      context,
-    );
-    expect(retry).toEqual(first);
+    const context = { ...ctx('owner'), idempotencyKey: `key-${randomUUID()}`, request: { restaurantId } };
+    const register = () =>
+      write.ordering.registerRestaurant({ restaurantId, name: 'Race', cuisine: 'x', address }, context);
+    const first = commitBeforeNextLoad(register);
+    const retry = await register();
+    expect(retry).toEqual(await first);
     expect(await write.store.streamVersion(restaurants.streamId(restaurantId))).toBe(1);
+  });
+
+  it('answers a retry whose If-Match is now stale with the stored response, not 409', async () => {
+    const restaurantId = randomUUID();
+    await write.ordering.registerRestaurant({ restaurantId, name: 'Race', cuisine: 'x', address }, ctx('owner'));
+    const context = {
+      ...ctx('owner'),
+      idempotencyKey: `key-${randomUUID()}`,
+      request: { restaurantId },
+      expectedVersion: 1,
+    };
+    const first = commitBeforeNextLoad(() => write.ordering.openRestaurant({ restaurantId }, context));
+    const retry = await write.ordering.openRestaurant({ restaurantId }, context);
+    expect(retry).toEqual(await first);
+    expect(retry.version).toBe(2);
+    expect(await write.store.streamVersion(restaurants.streamId(restaurantId))).toBe(2);
   });
 });
