@@ -96,7 +96,9 @@ export async function startProjector(
               'switching to the active version',
             );
             await current.runner.stop();
-            await startVersion(entry, active);
+            // Stopping takes a while; a second rebuild may have switched again and dropped `active` meanwhile.
+            // Starting a dropped version would recreate its tables and consume it from the start of the topics.
+            await startVersion(entry, await activeVersion(readDb, entry.name, entry.first));
           }
         }
       })

@@ -93,3 +93,20 @@ export function brief(value: unknown, max = 160): string {
   const text = JSON.stringify(toJson(value));
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+/** Human lines for the poison events a rebuild or replay left out; none when there were none. */
+export function isolatedLines(report: {
+  readonly count: number;
+  readonly events: readonly { streamId: string; streamVersion: number; globalPosition: number; reason: string }[];
+}): string[] {
+  if (report.count === 0) return [];
+  const listed = report.events.map(
+    (e) => `  position ${e.globalPosition}  ${e.streamId} v${e.streamVersion}: ${e.reason}`,
+  );
+  const more = report.count > report.events.length ? [`  … and ${report.count - report.events.length} more`] : [];
+  return [
+    `${report.count} poison event(s) isolated (left out, as the live projector dead-letters them):`,
+    ...listed,
+    ...more,
+  ];
+}

@@ -1,10 +1,11 @@
 import type { Admin } from 'kafkajs';
 import type { Knex } from 'knex';
-import type { EventStore, RecordedEvent } from '../../commands/store/event-store.js';
+import type { EventStore } from '../../commands/store/event-store.js';
 import type { EventCodec } from '../../schemas/codec.js';
+import { type DecodedOrNot, decodeEach, type IsolationReport, PoisonIsolator } from './isolation.js';
 import { applyInTransaction, type PostgresReadModel } from './postgres.js';
 import { versionKey } from './tables.js';
-import { groupIdOf, type ProjectedEvent } from './types.js';
+import { groupIdOf } from './types.js';
 import { activateVersion } from './versions.js';
 
 export interface RebuildProgress {
@@ -14,6 +15,8 @@ export interface RebuildProgress {
   readonly total: number;
   readonly eventsPerSecond: number;
   readonly etaSeconds: number | null;
+  /** Poison events left out so far (see PoisonIsolator). */
+  readonly isolated: number;
 }
 
 export interface RebuildOptions {
@@ -31,27 +34,16 @@ export interface RebuildOptions {
   readonly onProgress?: (progress: RebuildProgress) => void;
 }
 
-export async function decodeRecorded(codec: EventCodec, e: RecordedEvent): Promise<ProjectedEvent> {
-  const decoded = await codec.decode(e.payload);
-  return {
-    eventId: e.eventId,
-    eventType: decoded.eventType,
-    streamId: e.streamId,
-    streamVersion: e.streamVersion,
-    globalPosition: e.globalPosition,
-    recordedAt: e.recordedAt.toISOString(),
-    correlationId: e.metadata.correlationId,
-    data: decoded.data,
-  };
-}
-
 /**
  * Builds a new version of a PostgreSQL read model from the event store, side by side with the live one, then
  * switches reads to it in one statement. Kafka end offsets are taken before the store is read, so everything
  * in Kafka before them is in the store below the high-water mark; what comes after is consumed live and
- * deduplicated by stream version.
+ * deduplicated by stream version. A poison event is isolated (left out, with its stream's later events) as the live
+ * runner dead-letters it, and reported.
  */
-export async function rebuildPostgresProjection(options: RebuildOptions): Promise<{ events: number; seconds: number }> {
+export async function rebuildPostgresProjection(
+  options: RebuildOptions,
+): Promise<{ events: number; seconds: number; isolated: IsolationReport }> {
   const { store, readDb, codec, model } = options;
   const key = versionKey(model.name, model.version);
   await model.dropTables(readDb);
@@ -82,19 +74,18 @@ export async function rebuildPostgresProjection(options: RebuildOptions): Promis
   const started = performance.now();
   let read = 0;
   const batchSize = options.batchSize ?? 5000;
-  const fetchAfter = async (after: number): Promise<ProjectedEvent[]> => {
-    const batch = await store.readAll(after, highWater, batchSize, model.topics);
-    return Promise.all(batch.map((e) => decodeRecorded(codec, e)));
-  };
+  const fetchAfter = async (after: number): Promise<DecodedOrNot[]> =>
+    decodeEach(codec, await store.readAll(after, highWater, batchSize, model.topics));
+  const isolator = new PoisonIsolator((events) => applyInTransaction(readDb, key, model, events, null));
   // The next batch is read and decoded while this one is written: the two use different connections.
   let next = fetchAfter(0);
   for (;;) {
     const events = await next;
     if (events.length === 0) break;
-    next = fetchAfter(events.at(-1)!.globalPosition);
+    next = fetchAfter(events.at(-1)!.event.globalPosition);
     // Settled here too, so a failed write never leaves the prefetch's rejection unhandled.
     next.catch(() => undefined);
-    await applyInTransaction(readDb, key, model, events, null);
+    await isolator.applyBatch(events);
     read += events.length;
     const seconds = (performance.now() - started) / 1000;
     const rate = seconds > 0 ? read / seconds : 0;
@@ -105,6 +96,7 @@ export async function rebuildPostgresProjection(options: RebuildOptions): Promis
       total,
       eventsPerSecond: Math.round(rate),
       etaSeconds: rate > 0 ? Math.max(0, (total - read) / rate) : null,
+      isolated: isolator.count,
     });
   }
 
@@ -115,5 +107,5 @@ export async function rebuildPostgresProjection(options: RebuildOptions): Promis
     }
   }
   if (options.activate ?? true) await activateVersion(readDb, model.name, model.version);
-  return { events: read, seconds: (performance.now() - started) / 1000 };
+  return { events: read, seconds: (performance.now() - started) / 1000, isolated: isolator.report() };
 }

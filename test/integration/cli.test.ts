@@ -327,6 +327,7 @@ describe('ledger replay', () => {
         applied: 2,
         skipped: 0,
         ignored: 0,
+        isolated: { count: 0, events: [] },
         republished: 0,
       });
       expect(await sys.read.readDb(ordersTables(1).orders).where('order_id', orderId).first()).toMatchObject({
@@ -566,6 +567,7 @@ describe('ledger projections rebuild', () => {
       version: 2,
       events: orderEvents,
       seconds: expect.any(Number),
+      isolated: { count: 0, events: [] },
       previous: { version: 1, dropped: false, keptBecause: expect.stringMatching(/member/) },
     });
     // The in-process projector still consumes v1: the CLI says so (on stderr, not in the JSON).
@@ -575,6 +577,12 @@ describe('ledger projections rebuild', () => {
   });
 
   it('waits for the running projector to follow the switch, then drops the previous version', async () => {
+    // The projector follows every few seconds; rebuilding again before it reached v2 is another test.
+    await waitUntil(
+      async () => sys.projector?.runners.get(ORDERS_PROJECTION)?.version === 2,
+      30_000,
+      'the projector to follow the switch to v2',
+    );
     const result = await ledgerJson<{ version: number; previous: { version: number; dropped: boolean } }>([
       'projections',
       'rebuild',

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orders } from '../../commands/ordering/aggregates.js';
 import type { OrderingCommands } from '../../commands/ordering/handlers.js';
 import { createKafka } from '../../ops/runtime/kafka.js';
 import { createLogger } from '../../ops/runtime/log.js';
@@ -238,6 +239,59 @@ describe('orders projection', () => {
     const letter = dead.find((x) => x.headers['event-id'] === poisonId);
     expect(letter?.headers['dlq-reason']).toMatch(/Confluent wire format|magic byte/);
     expect(letter?.headers['dlq-source-topic']).toBe(topic);
+  });
+});
+
+describe('rebuild with a poison event in the store', () => {
+  it('isolates it and the rest of its stream, as the live projector dead-letters them, and finishes', async () => {
+    const poisonOrder = randomUUID();
+    const streamId = orders.streamId(poisonOrder);
+    const accepted = sys.write.codec.encode('OrderAccepted', {
+      orderId: poisonOrder,
+      acceptedAt: '2026-01-01T00:00:00Z',
+    });
+    const poison = {
+      eventId: randomUUID(),
+      eventType: 'OrderPlaced',
+      schemaId: accepted.schemaId,
+      payload: Buffer.from('not avro'),
+    };
+    const later = { eventId: randomUUID(), eventType: 'OrderAccepted', ...accepted };
+    const metadata = { correlationId: randomUUID(), causationId: null, actor: 'test' };
+    const base = { streamId, streamType: orders.streamType, metadata };
+    await sys.write.store.append({ ...base, expectedVersion: 'no_stream', events: [poison] });
+    await sys.write.store.append({ ...base, expectedVersion: 1, events: [later] });
+    const menu = await seedMenu(sys.write.ordering);
+    const placed = await placeOrder(sys.write.ordering, menu.restaurantId, menu.menuItemIds);
+    try {
+      const dlq = `${sys.config.topicPrefix}ordering.order.dlq.projection.${ORDERS_PROJECTION}.v1`;
+      const ids = [poison.eventId, later.eventId];
+      await consumeUntil([dlq], (m) => ids.every((id) => m.some((x) => x.headers['event-id'] === id)), 30_000);
+      await sys.read.ordering.waiter.waitFor(placed.position, ordersReadModel(1), { timeoutMs: 20_000 });
+      const result = await rebuildPostgresProjection({
+        store: sys.write.store,
+        readDb: sys.read.readDb,
+        codec: sys.write.codec,
+        model: ordersReadModel(4),
+        topicPrefix: sys.config.topicPrefix,
+        batchSize: 50,
+        activate: false,
+      });
+      expect(result.isolated.count).toBe(2);
+      expect(result.isolated.events.map((e) => [e.eventId, e.streamVersion])).toEqual([
+        [poison.eventId, 1],
+        [later.eventId, 2],
+      ]);
+      expect(result.isolated.events[0]!.reason).toMatch(/Confluent wire format|magic byte/);
+      expect(result.isolated.events[1]!.reason).toMatch(/missing version 1/);
+      expect(result.events).toBeGreaterThan(2);
+      expect(await snapshot(4)).toEqual(await snapshot(1));
+      await ordersReadModel(4).dropTables(sys.read.readDb);
+    } finally {
+      // The stream can never be projected, so "caught up" would wait for it forever in the tests after this one.
+      await sys.write.db('events').where({ stream_id: streamId }).delete();
+      await sys.write.db('streams').where({ stream_id: streamId }).delete();
+    }
   });
 });
 

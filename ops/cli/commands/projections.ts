@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Admin } from 'kafkajs';
 import type { Knex } from 'knex';
+import type { IsolationReport } from '../../../projections/runtime/isolation.js';
 import { rebuildPostgresProjection } from '../../../projections/runtime/rebuild.js';
 import { ensureRuntimeTables, versionKey } from '../../../projections/runtime/tables.js';
 import { groupIdOf } from '../../../projections/runtime/types.js';
@@ -9,7 +10,7 @@ import { type ActionContext, action } from '../context.js';
 import { CliError } from '../errors.js';
 import { partitionRanges } from '../kafka-read.js';
 import { nonNegativeInt, positiveInt } from '../options.js';
-import { type CliIo, duration, table } from '../output.js';
+import { type CliIo, duration, isolatedLines, table } from '../output.js';
 import { Progress } from '../progress.js';
 import { findProjection, type RebuildableProjection, rebuildableProjections } from '../rebuildable.js';
 import { tableExists } from '../sql.js';
@@ -50,6 +51,8 @@ export interface RebuildResult {
   readonly version: number;
   readonly events: number;
   readonly seconds: number;
+  /** Poison events left out of the new version, as the live projector dead-letters them. */
+  readonly isolated: IsolationReport;
   readonly previous: {
     readonly version: number;
     readonly dropped: boolean;
@@ -237,6 +240,7 @@ async function rebuild(
     version,
     events: result.events,
     seconds: Math.round(result.seconds * 1000) / 1000,
+    isolated: result.isolated,
     previous: { version: previous, dropped: keptBecause === null, keptBecause },
   };
 }
@@ -292,6 +296,7 @@ export function registerProjections(program: Command, io: CliIo): void {
             r.previous.dropped
               ? `v${r.previous.version} dropped`
               : `v${r.previous.version} kept (${r.previous.keptBecause})`,
+            ...isolatedLines(r.isolated),
           ].join('\n'),
         );
       }),

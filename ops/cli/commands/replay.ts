@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import type { Message } from 'kafkajs';
 import { headersOf } from '../../../commands/relay/outbox-relay.js';
+import { decodeEach, type IsolationReport, PoisonIsolator } from '../../../projections/runtime/isolation.js';
 import { applyInTransaction } from '../../../projections/runtime/postgres.js';
-import { decodeRecorded } from '../../../projections/runtime/rebuild.js';
 import { ensureRuntimeTables, versionKey } from '../../../projections/runtime/tables.js';
 import { activeVersion } from '../../../projections/runtime/versions.js';
 import { type ActionContext, action } from '../context.js';
 import { CliError } from '../errors.js';
 import { isoTime, nonNegativeInt, positiveInt } from '../options.js';
-import { type CliIo, table } from '../output.js';
+import { type CliIo, isolatedLines, table } from '../output.js';
 import { Progress } from '../progress.js';
 import { findProjection, rebuildableProjections } from '../rebuildable.js';
 import { type EventRow, toRecorded } from '../recorded.js';
@@ -51,6 +51,8 @@ export interface ReplayResult {
   readonly skipped: number;
   /** Projection target: selected events of stream types the projection does not consume. */
   readonly ignored: number;
+  /** Projection target: poison events left out (undecodable or refused), with their streams' later events. */
+  readonly isolated: IsolationReport;
   /** Republish target: events sent to Kafka (with --dry-run: 0; `selected.count` would be). */
   readonly republished: number;
 }
@@ -121,15 +123,16 @@ async function replayIntoProjection(
   const eligible = await summarize(storeDb, selector, upTo);
   const codec = await ctx.services.codec();
   const progress = new Progress(ctx.io.stderr, `replay into ${projection.name} v${version}`);
+  const isolator = new PoisonIsolator((events) => applyInTransaction(readDb, key, model, events, null));
   let applied = 0;
   let done = 0;
   for await (const page of selectEvents(storeDb, selector, upTo, opts.batchSize)) {
     if (dryRun) {
       applied += hasRuntime ? page.length - (await wouldSkip(ctx, key, page)) : page.length;
     } else {
-      const events = await Promise.all(page.map((row) => decodeRecorded(codec, toRecorded(row))));
+      const events = await decodeEach(codec, page.map(toRecorded));
       // Idempotent: a stream version the projection has seen is skipped, in the same transaction as the write.
-      applied += await applyInTransaction(readDb, key, model, events, null);
+      applied += await isolator.applyBatch(events);
     }
     done += page.length;
     progress.update(done, eligible.count);
@@ -140,11 +143,14 @@ async function replayIntoProjection(
     target: { kind: 'projection', projection: projection.name, version },
     selected,
     applied,
-    skipped: eligible.count - applied,
+    skipped: eligible.count - applied - isolator.count,
     ignored: selected.count - eligible.count,
+    isolated: isolator.report(),
     republished: 0,
   };
 }
+
+const NONE_ISOLATED: IsolationReport = { count: 0, events: [] };
 
 /** The relay's message for an event: key = stream id, the stored bytes, the contract's headers. */
 const messageOf = (row: EventRow): Message => ({
@@ -164,7 +170,8 @@ async function republish(
   const storeDb = await ctx.services.storeDb();
   const topics = (await selectedStreamTypes(storeDb, selector, upTo)).map((t) => ctx.config.topicPrefix + t);
   const result = { dryRun: opts.dryRun === true, target: { kind: 'republish', topics } as const, selected };
-  if (opts.dryRun || selected.count === 0) return { ...result, applied: 0, skipped: 0, ignored: 0, republished: 0 };
+  if (opts.dryRun || selected.count === 0)
+    return { ...result, applied: 0, skipped: 0, ignored: 0, isolated: NONE_ISOLATED, republished: 0 };
   const admin = await ctx.services.admin();
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t));
@@ -186,7 +193,7 @@ async function republish(
     progress.update(sent, selected.count);
   }
   progress.finish(sent, selected.count);
-  return { ...result, applied: 0, skipped: 0, ignored: 0, republished: sent };
+  return { ...result, applied: 0, skipped: 0, ignored: 0, isolated: NONE_ISOLATED, republished: sent };
 }
 
 function render(r: ReplayResult): string {
@@ -212,6 +219,7 @@ function render(r: ReplayResult): string {
     lines.push(
       `${r.target.projection} v${r.target.version}: ${r.applied} ${would}applied, ${r.skipped} ${would}skipped (already applied), ${r.ignored} ignored (not consumed by it)`,
     );
+    lines.push(...isolatedLines(r.isolated));
   } else if (r.target?.kind === 'republish') {
     const n = r.dryRun ? count : r.republished;
     lines.push(
@@ -255,7 +263,16 @@ export function registerReplay(program: Command, io: CliIo): void {
         } else if (opts.republish) {
           result = await republish(ctx, selector, upTo, opts, selected);
         } else {
-          result = { dryRun: true, target: null, selected, applied: 0, skipped: 0, ignored: 0, republished: 0 };
+          result = {
+            dryRun: true,
+            target: null,
+            selected,
+            applied: 0,
+            skipped: 0,
+            ignored: 0,
+            isolated: NONE_ISOLATED,
+            republished: 0,
+          };
         }
         ctx.out.result(result, render);
       }),

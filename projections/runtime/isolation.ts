@@ -1,0 +1,116 @@
+import type { RecordedEvent } from '../../commands/store/event-store.js';
+import type { EventCodec } from '../../schemas/codec.js';
+import { isPoison } from './failures.js';
+import type { ProjectedEvent } from './types.js';
+
+/** An event a rebuild or replay left out because it fails the same way however often it is tried. */
+export interface IsolatedEvent {
+  readonly eventId: string;
+  readonly streamId: string;
+  readonly streamVersion: number;
+  readonly globalPosition: number;
+  readonly reason: string;
+}
+
+export interface IsolationReport {
+  readonly count: number;
+  /** The first ones, in log order (the list is capped; `count` is not). */
+  readonly events: readonly IsolatedEvent[];
+}
+
+/** An event read from the store: decoded, or the poison reason it could not be. */
+export type DecodedOrNot =
+  | { readonly ok: true; readonly event: ProjectedEvent }
+  | { readonly ok: false; readonly event: RecordedEvent; readonly error: unknown };
+
+const LISTED = 100;
+
+const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+export async function decodeRecorded(codec: EventCodec, e: RecordedEvent): Promise<ProjectedEvent> {
+  const decoded = await codec.decode(e.payload);
+  return {
+    eventId: e.eventId,
+    eventType: decoded.eventType,
+    streamId: e.streamId,
+    streamVersion: e.streamVersion,
+    globalPosition: e.globalPosition,
+    recordedAt: e.recordedAt.toISOString(),
+    correlationId: e.metadata.correlationId,
+    data: decoded.data,
+  };
+}
+
+/** Decodes a page; an undecodable event is kept as such, while a registry or database outage still throws. */
+export async function decodeEach(codec: EventCodec, page: readonly RecordedEvent[]): Promise<DecodedOrNot[]> {
+  return Promise.all(
+    page.map(async (event): Promise<DecodedOrNot> => {
+      try {
+        return { ok: true, event: await decodeRecorded(codec, event) };
+      } catch (error) {
+        if (!isPoison(error)) throw error;
+        return { ok: false, event, error };
+      }
+    }),
+  );
+}
+
+/**
+ * Applies batches of events from the store the way the live runner treats Kafka messages: a poison event (see
+ * isPoison) is left out with its reason, and so is every later event of its stream, as the live runner
+ * dead-letters them for the gap. A rebuild therefore equals the live read model and finishes despite one bad
+ * event, instead of aborting on it. Outages are not poison: they throw, and the caller stops.
+ */
+export class PoisonIsolator {
+  private readonly isolated: IsolatedEvent[] = [];
+  private isolatedCount = 0;
+  private readonly gapped = new Map<string, number>();
+
+  constructor(private readonly apply: (events: readonly ProjectedEvent[]) => Promise<number>) {}
+
+  /** Applies a batch in one transaction when it is clean; otherwise one event at a time. Returns events applied. */
+  async applyBatch(batch: readonly DecodedOrNot[]): Promise<number> {
+    if (batch.every((item) => item.ok && !this.gapped.has(item.event.streamId))) {
+      try {
+        return await this.apply(batch.map((item) => item.event as ProjectedEvent));
+      } catch (error) {
+        if (!isPoison(error)) throw error;
+      }
+    }
+    let applied = 0;
+    for (const item of batch) {
+      const { streamId, streamVersion } = item.event;
+      const missing = this.gapped.get(streamId);
+      if (missing !== undefined) {
+        this.isolate(item.event, `stream ${streamId} is missing version ${missing} (isolated above)`);
+      } else if (!item.ok) {
+        this.isolate(item.event, reasonOf(item.error), streamVersion);
+      } else {
+        try {
+          applied += await this.apply([item.event]);
+        } catch (error) {
+          if (!isPoison(error)) throw error;
+          this.isolate(item.event, reasonOf(error), streamVersion);
+        }
+      }
+    }
+    return applied;
+  }
+
+  get count(): number {
+    return this.isolatedCount;
+  }
+
+  report(): IsolationReport {
+    return { count: this.isolatedCount, events: [...this.isolated] };
+  }
+
+  private isolate(event: Omit<IsolatedEvent, 'reason'>, reason: string, gapAt?: number): void {
+    if (gapAt !== undefined) this.gapped.set(event.streamId, gapAt);
+    this.isolatedCount++;
+    if (this.isolated.length < LISTED) {
+      const { eventId, streamId, streamVersion, globalPosition } = event;
+      this.isolated.push({ eventId, streamId, streamVersion, globalPosition, reason });
+    }
+  }
+}
