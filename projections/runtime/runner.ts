@@ -81,6 +81,13 @@ export class ProjectionRunner {
     this.label = `${projection.name}.v${projection.version}`;
   }
 
+  private joinedGroup: Promise<void> = new Promise(() => undefined);
+
+  /** Settles once the consumer has joined its group and holds partitions (consumer.run returns before that). */
+  joined(): Promise<void> {
+    return this.joinedGroup;
+  }
+
   get groupId(): string {
     return this.options.groupId ?? groupIdOf(this.options.topicPrefix, this.projection);
   }
@@ -96,6 +103,12 @@ export class ProjectionRunner {
       heartbeatInterval: 1000,
     });
     this.consumer = consumer;
+    this.joinedGroup = new Promise((resolve) => {
+      const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+        off();
+        resolve();
+      });
+    });
     await consumer.connect();
     for (const topic of this.projection.topics) {
       await consumer.subscribe({

@@ -182,10 +182,16 @@ describe('authentication and authorisation on commands and queries', () => {
 });
 
 describe('live status', () => {
+  /** Read-your-writes: the order is in the read models (and its owner can subscribe) before the test goes on. */
+  const projected = async (orderId: string, position: number, token: string) => {
+    const read = await call('GET', `/queries/ordering/orders/${orderId}?after=${position}`, undefined, auth(token));
+    expect(read.status).toBe(200);
+  };
+
   it('SSE: after a disconnect, reconnecting with Last-Event-ID delivers the update that was missed', async () => {
     const alice = await signUp();
     const { orderId, position } = await placeOrder(alice.accessToken);
-    await call('GET', `/queries/ordering/orders/${orderId}?after=${position}`, undefined, auth(alice.accessToken));
+    await projected(orderId, position, alice.accessToken);
     const first = await openSse(`${base}/streams/orders/${orderId}`, auth(alice.accessToken));
     expect(first.status).toBe(200);
     await first.waitFor((events) => events.some((e) => (e.data as { status: string }).status === 'PENDING'));
@@ -206,7 +212,7 @@ describe('live status', () => {
     const alice = await signUp();
     const bob = await signUp();
     const { orderId, position } = await placeOrder(alice.accessToken);
-    await call('GET', `/queries/ordering/orders/${orderId}?after=${position}`, undefined, auth(alice.accessToken));
+    await projected(orderId, position, alice.accessToken);
     const res = await fetch(`${base}/streams/orders/${orderId}`, { headers: auth(bob.accessToken) });
     expect(res.status).toBe(404);
   });
@@ -216,13 +222,8 @@ describe('live status', () => {
     const bob = await signUp();
     const { orderId, position } = await placeOrder(alice.accessToken);
     const other = await placeOrder(bob.accessToken);
-    await call(
-      'GET',
-      `/queries/ordering/orders/${other.orderId}?after=${other.position}`,
-      undefined,
-      auth(bob.accessToken),
-    );
-    await call('GET', `/queries/ordering/orders/${orderId}?after=${position}`, undefined, auth(alice.accessToken));
+    await projected(other.orderId, other.position, bob.accessToken);
+    await projected(orderId, position, alice.accessToken);
     const socket = new WebSocket(`${base.replace('http', 'ws')}/ws?access_token=${alice.accessToken}`);
     const messages: { type: string; orderId?: string; code?: string; data?: { status: string } }[] = [];
     socket.on('message', (raw) => messages.push(JSON.parse(String(raw))));
@@ -241,7 +242,7 @@ describe('live status', () => {
     await sys.write.ordering.advanceOrder('ConfirmOrder', { orderId, paymentId: 'p-2' }, ctx('saga'));
     await waitUntil(
       async () => messages.some((m) => m.type === 'status' && m.data?.status === 'CONFIRMED'),
-      10_000,
+      30_000,
       'the CONFIRMED update',
     );
     socket.close();
@@ -255,7 +256,8 @@ describe('rate limits', () => {
       ...sys.config,
       rateLimitMax: 5,
       rateLimitIpMax: 100_000,
-      rateLimitWindowMs: 60_000,
+      // Fixed windows aligned to the clock: an hour makes a burst straddling a window boundary all but impossible.
+      rateLimitWindowMs: 3_600_000,
       httpPort: 0,
     });
     try {

@@ -26,7 +26,9 @@ let sagas: Awaited<ReturnType<typeof startSagas>> | null;
 let base: string;
 let menu: { restaurantId: string; menuItemIds: string[] };
 const address = { line1: '1 Main St', city: 'Lisbon', postalCode: '1000-001', country: 'PT' };
-const ACCEPTANCE_MS = 2500;
+// Long enough for two trips through relay, Kafka and saga on a loaded CI machine (authorized → confirmed → the
+// test accepts → the saga sees it), short enough for the timeout tests to wait it out.
+const ACCEPTANCE_MS = 8000;
 
 beforeAll(async () => {
   sys = await startTestSystem('saga');
@@ -237,12 +239,10 @@ describe('saga process killed with SIGKILL', () => {
     let child = startChild();
     try {
       // The slow card keeps the authorization in flight while the process is killed.
+      const creates = () => sim.requests().filter((r) => r.path === '/v1/payment_intents').length;
+      const before = creates();
       const orderId = await placeOrder('4000000000000077');
-      await waitUntil(
-        async () => sim.requests().some((r) => r.path === '/v1/payment_intents'),
-        20_000,
-        'the authorization to start',
-      );
+      await waitUntil(async () => creates() > before, 20_000, 'the authorization to start');
       await kill(child, 'SIGKILL');
       child = startChild();
       await waitSaga(orderId, (s) => stateOf(s).order === 'CONFIRMED', 'confirmation after the restart', 40_000);

@@ -130,6 +130,13 @@ describe('outbox relay process killed with SIGKILL mid-batch', () => {
       );
     }
     const total = 3000;
+    // Each delete from the outbox (the end of a relay pass) takes 200 ms longer: however fast the machine or slow
+    // this test's polling, the kill lands while most of the outbox is still there.
+    await t.db.raw(`CREATE FUNCTION slow_outbox_delete() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END $$`);
+    await t.db.raw(
+      'CREATE TRIGGER slow_outbox_delete BEFORE DELETE ON outbox FOR EACH STATEMENT EXECUTE FUNCTION slow_outbox_delete()',
+    );
     const first = startRelayProcess();
     // Kill it as soon as it has published part of the outbox: mid-way through its batches.
     const deadline = Date.now() + 60_000;
@@ -139,6 +146,7 @@ describe('outbox relay process killed with SIGKILL mid-batch', () => {
     const left = await outboxSize();
     expect(left).toBeGreaterThan(0);
     expect(left).toBeLessThan(total);
+    await t.db.raw('DROP TRIGGER slow_outbox_delete ON outbox');
 
     const second = startRelayProcess();
     try {

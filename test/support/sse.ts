@@ -43,7 +43,7 @@ export async function openSse(url: string, headers: Record<string, string>) {
   return {
     status: response.status,
     events,
-    async waitFor(predicate: (events: readonly SseEvent[]) => boolean, timeoutMs = 10_000): Promise<void> {
+    async waitFor(predicate: (events: readonly SseEvent[]) => boolean, timeoutMs = 30_000): Promise<void> {
       const deadline = Date.now() + timeoutMs;
       while (!predicate(events)) {
         if (Date.now() > deadline)

@@ -50,6 +50,14 @@ export async function startTestSystem(label: string, options: { projector?: bool
     projector: null,
     async startProjector() {
       system.projector ??= await startProjector(config);
+      // The first read-your-writes wait of a test (5 s in the gateway) must not also pay for the group joins.
+      const joins = [...system.projector.runners.values()].map(({ runner }) => runner.joined());
+      await Promise.race([
+        Promise.all(joins),
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('the projector did not join its consumer groups in 60 s')), 60_000).unref(),
+        ),
+      ]);
     },
     async stopProjector() {
       await system.projector?.stop();
