@@ -8,6 +8,7 @@ import { isEntryPoint, runUntilSignal } from '../../ops/runtime/process.js';
 import { topicsOf } from '../../schemas/catalog.js';
 import { connect, ensureDatabase } from '../store/database.js';
 import { migrateEventStore } from '../store/migrate.js';
+import { IdempotencyKeyPruner } from '../store/retention.js';
 import { OutboxRelay } from './outbox-relay.js';
 
 export async function startRelay(config = loadConfig(), metrics = new Registry()) {
@@ -31,6 +32,11 @@ export async function startRelay(config = loadConfig(), metrics = new Registry()
   await producer.connect();
   const relay = new OutboxRelay(db, producer, logger, { metrics });
   relay.start();
+  const pruner =
+    config.idempotencyKeyTtlHours > 0
+      ? new IdempotencyKeyPruner(db, logger, { ttlMs: config.idempotencyKeyTtlHours * 3_600_000, metrics })
+      : null;
+  pruner?.start();
   const lagTimer = setInterval(() => {
     relay.measureLag().catch((err: unknown) => logger.warn({ err }, 'could not measure outbox lag'));
   }, 1000);
@@ -39,6 +45,7 @@ export async function startRelay(config = loadConfig(), metrics = new Registry()
     relay,
     async stop() {
       clearInterval(lagTimer);
+      await pruner?.stop();
       await relay.stop();
       await producer.disconnect();
       await db.destroy();

@@ -14,6 +14,8 @@ export interface Config {
   readonly httpPort: number;
   readonly logLevel: string;
   readonly outboxShards: number;
+  /** How long a command's Idempotency-Key is remembered (the relay prunes older ones); 0 keeps them forever. */
+  readonly idempotencyKeyTtlHours: number;
   /** HS256 key of access tokens: at least 32 characters. */
   readonly jwtSecret: string;
   readonly accessTokenTtlSeconds: number;
@@ -85,6 +87,8 @@ export function loadConfig(env: Env = process.env): Config {
     httpPort: int('PORT', 3000, 0, 65535),
     logLevel: env.LOG_LEVEL ?? 'info',
     outboxShards: int('OUTBOX_SHARDS', 16, 1, 1024),
+    // A week: longer than any client's retry and than Stripe's three days of webhook redelivery.
+    idempotencyKeyTtlHours: int('IDEMPOTENCY_KEY_TTL_HOURS', 168, 0, 87_600),
     jwtSecret: env.JWT_SECRET ?? 'ledgerline-development-secret-change-me-in-production',
     accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 900, 10, 86_400),
     refreshTokenTtlSeconds: int('REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
