@@ -1,53 +1,31 @@
 import type { Knex } from 'knex';
+import { readSaga, type SagaInstance, sagaTablesExist } from '../../sagas/runtime/read.js';
 
-export interface SagaView {
-  readonly sagaType: string;
-  readonly sagaId: string;
-  readonly status: string;
-  readonly version: number;
-  readonly state: unknown;
-  readonly createdAt: string;
-  readonly updatedAt: string;
+export interface SagaView extends SagaInstance {
   readonly timeline: { at: string; kind: string; detail: unknown }[];
   readonly commands: { step: string; kind: string; status: string; attempts: number; lastError: string | null }[];
   readonly deadlines: { name: string; dueAt: string; status: string; firedAt: string | null }[];
 }
 
-const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
-
-/** A saga's state and timeline, for the CLI and dashboards (null when there is no such saga). */
+/**
+ * A saga's state and timeline for dashboards (null when there is no such saga). Command payloads stay out of the
+ * HTTP view: they carry what the provider was sent; the engineers' CLI (`ledger sagas show`) shows them.
+ */
 export async function sagaView(db: Knex, sagaType: string, sagaId: string): Promise<SagaView | null> {
-  const exists = await db.schema.hasTable('saga_instances');
-  if (!exists) return null;
-  const row = await db('saga_instances').where({ saga_type: sagaType, saga_id: sagaId }).first();
-  if (!row) return null;
-  const key = { saga_type: sagaType, saga_id: sagaId };
-  const [timeline, commands, deadlines] = await Promise.all([
-    db('saga_timeline').where(key).orderBy('id').select('at', 'kind', 'detail'),
-    db('saga_commands').where(key).orderBy('id').select('step', 'kind', 'status', 'attempts', 'last_error'),
-    db('saga_deadlines').where(key).orderBy('id').select('name', 'due_at', 'status', 'fired_at'),
-  ]);
+  if (!(await sagaTablesExist(db))) return null;
+  const saga = await readSaga(db, sagaType, sagaId);
+  if (!saga) return null;
+  const { timeline, commands, deadlines, ...instance } = saga;
   return {
-    sagaType,
-    sagaId,
-    status: row.status as string,
-    version: row.version as number,
-    state: row.state,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
-    timeline: timeline.map((t) => ({ at: iso(t.at), kind: t.kind as string, detail: t.detail })),
-    commands: commands.map((c) => ({
-      step: c.step as string,
-      kind: c.kind as string,
-      status: c.status as string,
-      attempts: c.attempts as number,
-      lastError: (c.last_error as string | null) ?? null,
+    ...instance,
+    timeline: [...timeline],
+    commands: commands.map(({ step, kind, status, attempts, lastError }) => ({
+      step,
+      kind,
+      status,
+      attempts,
+      lastError,
     })),
-    deadlines: deadlines.map((d) => ({
-      name: d.name as string,
-      dueAt: iso(d.due_at),
-      status: d.status as string,
-      firedAt: d.fired_at ? iso(d.fired_at) : null,
-    })),
+    deadlines: [...deadlines],
   };
 }
