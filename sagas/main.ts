@@ -9,6 +9,7 @@ import { isEntryPoint, runUntilSignal } from '../ops/runtime/process.js';
 import { ProjectionRunner } from '../projections/runtime/runner.js';
 import { isTransient, orderPaymentHandlers } from './ordering/command-handlers.js';
 import { orderPaymentSaga } from './ordering/order-payment.js';
+import { DEFAULT_BREAKER_POLICY, withCircuitBreaker } from './payments/circuit-breaker.js';
 import type { PaymentProvider } from './payments/port.js';
 import { createStripeProvider, stripeEndpointOf } from './payments/stripe.js';
 import { sagaAsProjection } from './runtime/as-projection.js';
@@ -30,7 +31,24 @@ export async function startSagas(
   // Dispatcher claims hold a connection while their handler appends on another: room for both, and the reactor.
   const write = await openWriteSide(config, { poolMax: 14 });
   await ensureSagaTables(write.db);
-  const provider = options.provider ?? paymentProviderFor(config);
+  const breakerState = new Gauge({
+    name: 'payment_circuit_state',
+    help: 'Payment provider circuit breaker of this process: 0 closed, 1 half-open, 2 open',
+    registers: options.metrics ? [options.metrics] : [],
+  });
+  breakerState.set(0);
+  const provider = withCircuitBreaker(options.provider ?? paymentProviderFor(config), {
+    policy: {
+      ...DEFAULT_BREAKER_POLICY,
+      failuresToOpen: config.paymentCircuitFailures,
+      openMs: config.paymentCircuitOpenMs,
+    },
+    onChange: (mode, previous) => {
+      breakerState.set({ closed: 0, 'half-open': 1, open: 2 }[mode]);
+      const log = mode === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger);
+      log({ from: previous, to: mode }, `payment provider circuit ${mode}`);
+    },
+  });
   const saga = orderPaymentSaga({
     acceptanceTimeoutMs: config.sagaAcceptanceTimeoutMs,
     paymentTimeoutMs: config.sagaPaymentTimeoutMs,

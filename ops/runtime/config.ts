@@ -34,6 +34,10 @@ export interface Config {
   readonly sagaPaymentTimeoutMs: number;
   /** First retry delay of saga commands; doubled each attempt (1, 2, 4, 8, 16 s by default). */
   readonly sagaRetryBaseMs: number;
+  /** Consecutive transient provider failures that open the payment circuit breaker. */
+  readonly paymentCircuitFailures: number;
+  /** How long an open payment circuit fails fast before a trial call. */
+  readonly paymentCircuitOpenMs: number;
 }
 
 export class ConfigError extends Error {
@@ -102,6 +106,8 @@ export function loadConfig(env: Env = process.env): Config {
     sagaAcceptanceTimeoutMs: int('SAGA_ACCEPTANCE_TIMEOUT_MS', 5 * 60_000, 100, 24 * 3_600_000),
     sagaPaymentTimeoutMs: int('SAGA_PAYMENT_TIMEOUT_MS', 2 * 60_000, 100, 24 * 3_600_000),
     sagaRetryBaseMs: int('SAGA_RETRY_BASE_MS', 1000, 1, 60_000),
+    paymentCircuitFailures: int('PAYMENT_CIRCUIT_FAILURES', 5, 1, 1000),
+    paymentCircuitOpenMs: int('PAYMENT_CIRCUIT_OPEN_MS', 60_000, 100, 3_600_000),
   };
   if (env.PAYMENT_PROVIDER !== undefined && !['simulator', 'stripe'].includes(env.PAYMENT_PROVIDER)) {
     problems.push(`PAYMENT_PROVIDER must be simulator or stripe (got ${env.PAYMENT_PROVIDER})`);

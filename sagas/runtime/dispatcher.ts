@@ -20,6 +20,12 @@ export type CommandHandler = (invocation: CommandInvocation) => Promise<void>;
 /** Whether a failure may succeed on another attempt (network, timeouts, provider 5xx). */
 export type IsTransient = (error: unknown) => boolean;
 
+/** A handler's refusal that made no attempt carries `deferMs`: when to try again (e.g. CircuitOpenError). */
+function deferralOf(error: unknown): number | null {
+  const deferMs = (error as { deferMs?: unknown } | null)?.deferMs;
+  return typeof deferMs === 'number' && Number.isFinite(deferMs) && deferMs >= 0 ? deferMs : null;
+}
+
 export interface DispatcherOptions {
   /** Attempts before giving up: the seed's 5, with backoff 1, 2, 4, 8, 16 s (base × 2^n). */
   readonly maxAttempts?: number;
@@ -63,7 +69,7 @@ export class SagaCommandDispatcher {
     });
     this.outcomes = new Counter({
       name: 'saga_commands_total',
-      help: 'Saga commands by outcome (done, retry, failed)',
+      help: 'Saga commands by outcome (done, retry, deferred, failed)',
       labelNames: ['saga', 'kind', 'outcome'],
       registers: options.metrics ? [options.metrics] : [],
     });
@@ -132,6 +138,16 @@ export class SagaCommandDispatcher {
         return true;
       } catch (error) {
         const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        const deferMs = deferralOf(error);
+        if (handler && deferMs !== null) {
+          // Nothing was attempted (a circuit breaker refused the call): try again then, without using up an
+          // attempt, so a provider outage delays saga steps instead of exhausting their retries.
+          await trx('saga_commands')
+            .where('id', row.id)
+            .update({ last_error: message, next_attempt_at: new Date(this.now().getTime() + deferMs) });
+          this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'deferred' });
+          return true;
+        }
         const maxAttempts = this.options.maxAttempts ?? 5;
         if (handler && this.isTransient(error) && attempts < maxAttempts) {
           const delayMs = (this.options.backoffBaseMs ?? 1000) * 2 ** (attempts - 1);

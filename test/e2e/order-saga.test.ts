@@ -29,6 +29,8 @@ const address = { line1: '1 Main St', city: 'Lisbon', postalCode: '1000-001', co
 // Long enough for two trips through relay, Kafka and saga on a loaded CI machine (authorized → confirmed → the
 // test accepts → the saga sees it), short enough for the timeout tests to wait it out.
 const ACCEPTANCE_MS = 8000;
+/** The provider-errors test opens the payment circuit; the test after it sees the next order wait for it. */
+const CIRCUIT_OPEN_MS = 8000;
 
 beforeAll(async () => {
   sys = await startTestSystem('saga');
@@ -40,7 +42,13 @@ beforeAll(async () => {
     webhookSecret: sys.config.stripeWebhookSecret,
     slowCardDelayMs: 2000,
   });
-  config = { ...sys.config, paymentSimulatorUrl: sim.url, sagaAcceptanceTimeoutMs: ACCEPTANCE_MS, sagaRetryBaseMs: 50 };
+  config = {
+    ...sys.config,
+    paymentSimulatorUrl: sim.url,
+    sagaAcceptanceTimeoutMs: ACCEPTANCE_MS,
+    sagaRetryBaseMs: 50,
+    paymentCircuitOpenMs: CIRCUIT_OPEN_MS,
+  };
   sagas = await startSagas(config);
   menu = await seedMenu(sys.write.ordering);
 });
@@ -159,6 +167,24 @@ describe('order/payment saga end to end', () => {
       .map((t) => (t.detail as { delayMs: number }).delayMs);
     expect(retries).toEqual([50, 100, 200, 400]);
     expect(done.timeline.some((t) => t.kind === 'command-failed')).toBe(true);
+  });
+
+  it('after those errors the circuit is open: the next authorization waits without using attempts, then succeeds', async () => {
+    const orderId = await placeOrder('4242424242424242');
+    const deferred = await waitSaga(
+      orderId,
+      (s) => s.commands.some((c) => c.step === 'authorize' && /circuit open/.test(c.lastError ?? '')),
+      'the authorization to be deferred by the open circuit',
+    );
+    expect(deferred.commands.find((c) => c.step === 'authorize')).toMatchObject({ status: 'pending', attempts: 0 });
+    const confirmed = await waitSaga(
+      orderId,
+      (s) => stateOf(s).order === 'CONFIRMED',
+      'the authorization once the circuit lets a trial through',
+      CIRCUIT_OPEN_MS + 20_000,
+    );
+    expect(confirmed.commands.find((c) => c.step === 'authorize')).toMatchObject({ status: 'done', attempts: 1 });
+    expect(callsFor(stateOf(confirmed).providerRef, 'payment_intents.create')).toHaveLength(1);
   });
 
   it('delivering every event again (a second consumer group) performs no provider call twice', async () => {

@@ -41,6 +41,8 @@ describe('loadConfig', () => {
       sagaAcceptanceTimeoutMs: 300_000,
       sagaPaymentTimeoutMs: 120_000,
       sagaRetryBaseMs: 1000,
+      paymentCircuitFailures: 5,
+      paymentCircuitOpenMs: 60_000,
     } satisfies Config);
   });
 
@@ -92,6 +94,8 @@ describe('loadConfig', () => {
       sagaAcceptanceTimeoutMs: 300_000,
       sagaPaymentTimeoutMs: 120_000,
       sagaRetryBaseMs: 1000,
+      paymentCircuitFailures: 5,
+      paymentCircuitOpenMs: 60_000,
     } satisfies Config);
   });
 
