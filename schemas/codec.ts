@@ -1,7 +1,7 @@
 import avro from 'avsc';
 import type { Knex } from 'knex';
 import { type EventSchema, eventSchema, eventSchemas, subjectOf } from './catalog.js';
-import type { SchemaRegistryClient } from './registry.js';
+import { SchemaNotFoundError, type SchemaRegistryClient } from './registry.js';
 
 const MAGIC_BYTE = 0;
 const HEADER_BYTES = 5;
@@ -122,9 +122,12 @@ export class EventCodec {
     if (row) {
       definition = row.definition as avro.Schema;
     } else {
-      const fetched = await this.registry.schemaById(schemaId).catch(() => null);
-      if (!fetched) throw new UndecodableEventError(`unknown schema id ${schemaId}`);
-      definition = fetched;
+      // Only "no such id" makes the event undecodable; a registry that is down or erring is an outage, which
+      // the projection runtime waits out instead of dead-lettering (or a rebuild leaving out) healthy events.
+      definition = await this.registry.schemaById(schemaId).catch((error: unknown) => {
+        if (error instanceof SchemaNotFoundError) throw new UndecodableEventError(`unknown schema id ${schemaId}`);
+        throw error;
+      });
     }
     const type = avro.Type.forSchema(definition);
     const writer = { recordName: type.name ?? 'unknown', type };

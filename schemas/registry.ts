@@ -14,6 +14,11 @@ export class RegistryUnavailableError extends Error {
   readonly code = 'SCHEMA_REGISTRY_UNAVAILABLE';
 }
 
+/** The registry answered and does not know the id: unlike an outage, asking again will not help. */
+export class SchemaNotFoundError extends Error {
+  readonly code = 'SCHEMA_NOT_FOUND';
+}
+
 /**
  * The Confluent REST API over fetch, every call bounded by a timeout. The codec registered through
  * @kafkajs/confluent-schema-registry at first, but that client hung for good (no request sent, no timeout) on the
@@ -49,6 +54,7 @@ export function createRegistryClient(baseUrl: string, timeoutMs = 5000): SchemaR
     },
     async schemaById(id) {
       const response = await rest(`/schemas/ids/${id}`);
+      if (response.status === 404) throw new SchemaNotFoundError(`the registry has no schema ${id}`);
       if (!response.ok) throw await failure(response, `schema ${id}`);
       const body = (await response.json()) as { schema: string };
       return JSON.parse(body.schema) as avro.Schema;

@@ -94,7 +94,7 @@ export function brief(value: unknown, max = 160): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-/** Human lines for the poison events a rebuild or replay left out; none when there were none. */
+/** Human lines for the events a rebuild or replay left out; none when there were none. */
 export function isolatedLines(report: {
   readonly count: number;
   readonly events: readonly { streamId: string; streamVersion: number; globalPosition: number; reason: string }[];

@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../../commands/store/event-store.js';
 import type { EventCodec } from '../../schemas/codec.js';
-import { isPoison } from './failures.js';
+import { isPoison, StreamGapError } from './failures.js';
 import type { ProjectedEvent } from './types.js';
 
 /** An event a rebuild or replay left out because it fails the same way however often it is tried. */
@@ -58,8 +58,10 @@ export async function decodeEach(codec: EventCodec, page: readonly RecordedEvent
 /**
  * Applies batches of events from the store the way the live runner treats Kafka messages: a poison event (see
  * isPoison) is left out with its reason, and so is every later event of its stream, as the live runner
- * dead-letters them for the gap. A rebuild therefore equals the live read model and finishes despite one bad
- * event, instead of aborting on it. Outages are not poison: they throw, and the caller stops.
+ * dead-letters them for the gap. A rebuild finishes despite one bad event instead of aborting on it, and equals
+ * the live read model when live met the same poison; the caller decides whether to trust a result with events
+ * left out (a rebuild does not switch reads to it unless told to). Outages are not poison: they throw, and the
+ * caller stops.
  */
 export class PoisonIsolator {
   private readonly isolated: IsolatedEvent[] = [];
@@ -68,33 +70,46 @@ export class PoisonIsolator {
 
   constructor(private readonly apply: (events: readonly ProjectedEvent[]) => Promise<number>) {}
 
-  /** Applies a batch in one transaction when it is clean; otherwise one event at a time. Returns events applied. */
+  /**
+   * Applies a batch in one transaction, less what is already known to be left out (undecodable events and the
+   * rest of their streams); only when that transaction fails on poison does it go one event at a time to find
+   * it. Returns the events applied.
+   */
   async applyBatch(batch: readonly DecodedOrNot[]): Promise<number> {
-    if (batch.every((item) => item.ok && !this.gapped.has(item.event.streamId))) {
-      try {
-        return await this.apply(batch.map((item) => item.event as ProjectedEvent));
-      } catch (error) {
-        if (!isPoison(error)) throw error;
-      }
+    const clean: ProjectedEvent[] = [];
+    for (const item of batch) {
+      const missing = this.gapped.get(item.event.streamId);
+      if (missing !== undefined) this.isolateGapped(item.event, missing);
+      else if (!item.ok) this.isolate(item.event, reasonOf(item.error), item.event.streamVersion);
+      else clean.push(item.event);
+    }
+    if (clean.length === 0) return 0;
+    try {
+      return await this.apply(clean);
+    } catch (error) {
+      if (!isPoison(error)) throw error;
     }
     let applied = 0;
-    for (const item of batch) {
-      const { streamId, streamVersion } = item.event;
-      const missing = this.gapped.get(streamId);
+    for (const event of clean) {
+      const missing = this.gapped.get(event.streamId);
       if (missing !== undefined) {
-        this.isolate(item.event, `stream ${streamId} is missing version ${missing} (isolated above)`);
-      } else if (!item.ok) {
-        this.isolate(item.event, reasonOf(item.error), streamVersion);
-      } else {
-        try {
-          applied += await this.apply([item.event]);
-        } catch (error) {
-          if (!isPoison(error)) throw error;
-          this.isolate(item.event, reasonOf(error), streamVersion);
-        }
+        this.isolateGapped(event, missing);
+        continue;
+      }
+      try {
+        applied += await this.apply([event]);
+      } catch (error) {
+        if (!isPoison(error)) throw error;
+        // A gap the read model already had (a replay into a projection that lacks earlier versions): the version
+        // missing is the one it expected, not this one.
+        this.isolate(event, reasonOf(error), error instanceof StreamGapError ? error.expected : event.streamVersion);
       }
     }
     return applied;
+  }
+
+  private isolateGapped(event: Omit<IsolatedEvent, 'reason'>, missing: number): void {
+    this.isolate(event, `stream ${event.streamId} is missing version ${missing} (left out above)`);
   }
 
   get count(): number {

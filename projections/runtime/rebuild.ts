@@ -19,6 +19,14 @@ export interface RebuildProgress {
   readonly isolated: number;
 }
 
+export interface RebuildResult {
+  readonly events: number;
+  readonly seconds: number;
+  readonly isolated: IsolationReport;
+  /** Whether queries now read the new version. */
+  readonly activated: boolean;
+}
+
 export interface RebuildOptions {
   readonly store: EventStore;
   readonly readDb: Knex;
@@ -31,6 +39,12 @@ export interface RebuildOptions {
   readonly batchSize?: number;
   /** Switch queries to the new version when done (default true). */
   readonly activate?: boolean;
+  /**
+   * Switch even when events were left out as poison (default false): they may be poison only to this build (a
+   * bug in the new version, a schema it cannot read), and reads would then lose them. Left unswitched, the
+   * result says so and the live version keeps serving.
+   */
+  readonly acceptIsolated?: boolean;
   readonly onProgress?: (progress: RebuildProgress) => void;
 }
 
@@ -41,9 +55,7 @@ export interface RebuildOptions {
  * deduplicated by stream version. A poison event is isolated (left out, with its stream's later events) as the live
  * runner dead-letters it, and reported.
  */
-export async function rebuildPostgresProjection(
-  options: RebuildOptions,
-): Promise<{ events: number; seconds: number; isolated: IsolationReport }> {
+export async function rebuildPostgresProjection(options: RebuildOptions): Promise<RebuildResult> {
   const { store, readDb, codec, model } = options;
   const key = versionKey(model.name, model.version);
   await model.dropTables(readDb);
@@ -106,6 +118,8 @@ export async function rebuildPostgresProjection(
       await options.admin.setOffsets({ groupId, topic, partitions });
     }
   }
-  if (options.activate ?? true) await activateVersion(readDb, model.name, model.version);
-  return { events: read, seconds: (performance.now() - started) / 1000, isolated: isolator.report() };
+  const isolated = isolator.report();
+  const activated = (options.activate ?? true) && (isolated.count === 0 || options.acceptIsolated === true);
+  if (activated) await activateVersion(readDb, model.name, model.version);
+  return { events: read, seconds: (performance.now() - started) / 1000, isolated, activated };
 }

@@ -35,6 +35,24 @@ export interface DispatcherOptions {
   readonly metrics?: Registry;
 }
 
+/** Namespace of the dispatchers' advisory locks (the second key is the command id). */
+const COMMAND_LOCK = 0x53616761; // "Saga"
+/** Due commands looked at per claim; locked ones are skipped. */
+const CANDIDATES = 16;
+/** Advisory lock keys are int4: command ids past 2^31 wrap (a collision only delays one command briefly). */
+const lockKey = (id: number): number => Number(BigInt(id) % 2147483647n);
+
+type Outcome =
+  | { readonly ok: true; readonly ms: number }
+  | { readonly ok: false; readonly error: unknown; readonly ms: number };
+
+class UnknownKindError extends Error {
+  constructor(kind: string) {
+    super(`no handler for saga command kind ${kind}`);
+    this.name = 'UnknownKindError';
+  }
+}
+
 interface CommandRow {
   id: number;
   saga_type: string;
@@ -46,9 +64,10 @@ interface CommandRow {
 }
 
 /**
- * Performs saga commands: claims due rows with FOR UPDATE SKIP LOCKED (several processes share the work and never
- * run one command at once), runs the handler, then records done, a retry at the next backoff, or — after the last
- * attempt or a permanent error — the failure, handing it to the saga to compensate in the same transaction.
+ * Performs saga commands: claims a due row under an advisory lock (several processes share the work and never
+ * run one command at once), runs the handler with no transaction open, then records done, a deferral, a retry at
+ * the next backoff, or — after the last attempt or a permanent error — the failure, handing it to the saga to
+ * compensate in the same transaction.
  */
 export class SagaCommandDispatcher {
   private readonly worker: BackgroundLoop;
@@ -101,90 +120,157 @@ export class SagaCommandDispatcher {
     return claimed.filter(Boolean).length;
   }
 
-  private runOne(): Promise<boolean> {
-    return this.db.transaction(async (trx) => {
-      // Only the kinds this process can perform: another saga's process owns the rest.
-      const row: CommandRow | undefined = await trx('saga_commands')
-        .where('status', 'pending')
-        .andWhere('next_attempt_at', '<=', this.now())
-        .whereIn('kind', Object.keys(this.handlers))
-        .orderBy('id')
-        .forUpdate()
-        .skipLocked()
-        .first();
-      if (!row) return false;
-      const handler = this.handlers[row.kind];
-      const attempts = row.attempts + 1;
-      const started = Date.now();
+  private async runOne(): Promise<boolean> {
+    const claim = await this.claim();
+    if (!claim) return false;
+    try {
+      const outcome = await this.invoke(claim.row);
+      await this.db.transaction((trx) => this.record(trx, claim.row, outcome));
+    } finally {
+      await claim.release();
+    }
+    return true;
+  }
+
+  /**
+   * Claims one due command under a session-level advisory lock on a connection of its own, outside any
+   * transaction: the handler's provider call may take seconds, and an open transaction that long would hold
+   * back vacuum. Other processes skip a locked command; if this process dies, its session ends and the lock
+   * goes with it, so another process takes the command over at once (and its idempotency key makes the repeat
+   * harmless). The outcome is committed before the lock is released, so whoever locks the command next sees it.
+   */
+  private async claim(): Promise<{ row: CommandRow; release: () => Promise<void> } | null> {
+    const client = this.db.client;
+    const connection = await client.acquireConnection();
+    const on = async <T>(sql: string, bindings: readonly unknown[]): Promise<T[]> =>
+      (await this.db.raw(sql, bindings as Knex.RawBinding[]).connection(connection)).rows as T[];
+    let held: number | null = null;
+    const release = async () => {
       try {
-        if (!handler) throw new Error(`no handler for saga command kind ${row.kind}`);
-        await handler({
-          sagaType: row.saga_type,
-          sagaId: row.saga_id,
-          step: row.step,
-          payload: row.payload,
-          idempotencyKey: `${row.saga_type}:${row.saga_id}:${row.step}`,
-        });
-        await trx('saga_commands')
-          .where('id', row.id)
-          .update({ status: 'done', attempts, done_at: trx.fn.now(), last_error: null });
-        await timeline(trx, row.saga_type, row.saga_id, 'command-done', {
-          step: row.step,
-          kind: row.kind,
-          attempts,
-          ms: Date.now() - started,
-        });
-        this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'done' });
-        return true;
-      } catch (error) {
-        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        const deferMs = deferralOf(error);
-        if (handler && deferMs !== null) {
-          // Nothing was attempted (a circuit breaker refused the call): try again then, without using up an
-          // attempt, so a provider outage delays saga steps instead of exhausting their retries.
-          await trx('saga_commands')
-            .where('id', row.id)
-            .update({ last_error: message, next_attempt_at: new Date(this.now().getTime() + deferMs) });
-          this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'deferred' });
-          return true;
-        }
-        const maxAttempts = this.options.maxAttempts ?? 5;
-        if (handler && this.isTransient(error) && attempts < maxAttempts) {
-          const delayMs = (this.options.backoffBaseMs ?? 1000) * 2 ** (attempts - 1);
-          await trx('saga_commands')
-            .where('id', row.id)
-            .update({ attempts, last_error: message, next_attempt_at: new Date(this.now().getTime() + delayMs) });
-          await timeline(trx, row.saga_type, row.saga_id, 'command-retry', {
-            step: row.step,
-            attempts,
-            delayMs,
-            error: message,
-          });
-          this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'retry' });
-          return true;
-        }
-        await trx('saga_commands')
-          .where('id', row.id)
-          .update({ status: 'failed', attempts, last_error: message, done_at: trx.fn.now() });
-        this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'failed' });
-        this.logger.warn(
-          { saga: row.saga_type, sagaId: row.saga_id, step: row.step, attempts, error: message },
-          'saga command failed',
-        );
-        // In a savepoint: if the saga's compensation itself fails, the command is still recorded as failed (and
-        // the failure visible) instead of the whole claim rolling back and calling the provider again.
-        await trx
-          .transaction((savepoint) => this.compensate(savepoint, row, attempts, message))
-          .catch(async (error: unknown) => {
-            this.logger.error({ err: error, sagaId: row.saga_id, step: row.step }, 'saga compensation failed');
-            await timeline(trx, row.saga_type, row.saga_id, 'compensation-failed', {
-              step: row.step,
-              error: error instanceof Error ? error.message : String(error),
-            });
-          });
-        return true;
+        if (held !== null) await on('SELECT pg_advisory_unlock(?, ?)', [COMMAND_LOCK, lockKey(held)]);
+      } catch {
+        // The lock may still be held by this session: end it (which frees the lock) rather than pool it.
+        connection.__knex__disposed = 'saga command lock not released';
+        await connection.end().catch(() => undefined);
+      } finally {
+        held = null;
+        await client.releaseConnection(connection);
       }
-    });
+    };
+    try {
+      const now = this.now();
+      // Only the kinds this process can perform: another saga's process owns the rest.
+      const candidates = await on<{ id: number }>(
+        `SELECT id FROM saga_commands WHERE status = 'pending' AND next_attempt_at <= ? AND kind = ANY(?)
+         ORDER BY id LIMIT ?`,
+        [now, Object.keys(this.handlers), CANDIDATES],
+      );
+      for (const { id } of candidates) {
+        const [lock] = await on<{ ok: boolean }>('SELECT pg_try_advisory_lock(?, ?) AS ok', [
+          COMMAND_LOCK,
+          lockKey(id),
+        ]);
+        if (!lock?.ok) continue;
+        held = id;
+        // Read again under the lock: the process that held it may have finished the command meanwhile.
+        const [row] = await on<CommandRow>(
+          `SELECT id, saga_type, saga_id, step, kind, payload, attempts FROM saga_commands
+           WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?`,
+          [id, now],
+        );
+        if (row) return { row, release };
+        await on('SELECT pg_advisory_unlock(?, ?)', [COMMAND_LOCK, lockKey(id)]);
+        held = null;
+      }
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    await release();
+    return null;
+  }
+
+  private async invoke(row: CommandRow): Promise<Outcome> {
+    const handler = this.handlers[row.kind];
+    const started = Date.now();
+    try {
+      if (!handler) throw new UnknownKindError(row.kind);
+      await handler({
+        sagaType: row.saga_type,
+        sagaId: row.saga_id,
+        step: row.step,
+        payload: row.payload,
+        idempotencyKey: `${row.saga_type}:${row.saga_id}:${row.step}`,
+      });
+      return { ok: true, ms: Date.now() - started };
+    } catch (error) {
+      return { ok: false, error, ms: Date.now() - started };
+    }
+  }
+
+  /** Records done, a deferral, a retry at the next backoff, or the failure handed to the saga to compensate. */
+  private async record(trx: Knex.Transaction, row: CommandRow, outcome: Outcome): Promise<void> {
+    const attempts = row.attempts + 1;
+    if (outcome.ok) {
+      await trx('saga_commands')
+        .where('id', row.id)
+        .update({ status: 'done', attempts, done_at: trx.fn.now(), last_error: null });
+      await timeline(trx, row.saga_type, row.saga_id, 'command-done', {
+        step: row.step,
+        kind: row.kind,
+        attempts,
+        ms: outcome.ms,
+      });
+      this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'done' });
+      return;
+    }
+    const { error } = outcome;
+    const known = !(error instanceof UnknownKindError);
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const deferMs = deferralOf(error);
+    if (known && deferMs !== null) {
+      // Nothing was attempted (a circuit breaker refused the call): try again then, without using up an
+      // attempt, so a provider outage delays saga steps instead of exhausting their retries.
+      await trx('saga_commands')
+        .where('id', row.id)
+        .update({ last_error: message, next_attempt_at: new Date(this.now().getTime() + deferMs) });
+      this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'deferred' });
+      return;
+    }
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    if (known && this.isTransient(error) && attempts < maxAttempts) {
+      const delayMs = (this.options.backoffBaseMs ?? 1000) * 2 ** (attempts - 1);
+      await trx('saga_commands')
+        .where('id', row.id)
+        .update({ attempts, last_error: message, next_attempt_at: new Date(this.now().getTime() + delayMs) });
+      await timeline(trx, row.saga_type, row.saga_id, 'command-retry', {
+        step: row.step,
+        attempts,
+        delayMs,
+        error: message,
+      });
+      this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'retry' });
+      return;
+    }
+    await trx('saga_commands')
+      .where('id', row.id)
+      .update({ status: 'failed', attempts, last_error: message, done_at: trx.fn.now() });
+    this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'failed' });
+    this.logger.warn(
+      { saga: row.saga_type, sagaId: row.saga_id, step: row.step, attempts, error: message },
+      'saga command failed',
+    );
+    // In a savepoint: if the saga's compensation itself fails, the command is still recorded as failed (and
+    // the failure visible) instead of the whole record rolling back and the provider being called again.
+    await trx
+      .transaction((savepoint) => this.compensate(savepoint, row, attempts, message))
+      .catch(async (compensationError: unknown) => {
+        this.logger.error({ err: compensationError, sagaId: row.saga_id, step: row.step }, 'saga compensation failed');
+        await timeline(trx, row.saga_type, row.saga_id, 'compensation-failed', {
+          step: row.step,
+          error: compensationError instanceof Error ? compensationError.message : String(compensationError),
+        });
+      });
   }
 
   private async compensate(trx: Knex.Transaction, row: CommandRow, attempts: number, error: string): Promise<void> {

@@ -568,6 +568,7 @@ describe('ledger projections rebuild', () => {
       events: orderEvents,
       seconds: expect.any(Number),
       isolated: { count: 0, events: [] },
+      activated: true,
       previous: { version: 1, dropped: false, keptBecause: expect.stringMatching(/member/) },
     });
     // The in-process projector still consumes v1: the CLI says so (on stderr, not in the JSON).

@@ -12,7 +12,7 @@ import { postgresProjection } from '../../projections/runtime/postgres.js';
 import { rebuildPostgresProjection } from '../../projections/runtime/rebuild.js';
 import { ProjectionRunner } from '../../projections/runtime/runner.js';
 import { versionKey } from '../../projections/runtime/tables.js';
-import { activateVersion } from '../../projections/runtime/versions.js';
+import { activateVersion, activeVersion } from '../../projections/runtime/versions.js';
 import { uniqueSuffix } from '../support/env.js';
 import { consumeUntil, testKafka } from '../support/kafka.js';
 import { ctx, placeOrder, seedMenu } from '../support/ordering.js';
@@ -284,9 +284,21 @@ describe('rebuild with a poison event in the store', () => {
       ]);
       expect(result.isolated.events[0]!.reason).toMatch(/Confluent wire format|magic byte/);
       expect(result.isolated.events[1]!.reason).toMatch(/missing version 1/);
+      expect(result.activated).toBe(false); // activate: false
       expect(result.events).toBeGreaterThan(2);
       expect(await snapshot(4)).toEqual(await snapshot(1));
       await ordersReadModel(4).dropTables(sys.read.readDb);
+      // Left-out events may be poison only to the new build: without acceptIsolated, reads do not switch.
+      const unswitched = await rebuildPostgresProjection({
+        store: sys.write.store,
+        readDb: sys.read.readDb,
+        codec: sys.write.codec,
+        model: ordersReadModel(5),
+        topicPrefix: sys.config.topicPrefix,
+      });
+      expect(unswitched).toMatchObject({ activated: false, isolated: { count: 2 } });
+      expect(await activeVersion(sys.read.readDb, ORDERS_PROJECTION, 1)).toBe(1);
+      await ordersReadModel(5).dropTables(sys.read.readDb);
     } finally {
       // The stream can never be projected, so "caught up" would wait for it forever in the tests after this one.
       await sys.write.db('events').where({ stream_id: streamId }).delete();

@@ -53,6 +53,8 @@ export interface RebuildResult {
   readonly seconds: number;
   /** Poison events left out of the new version, as the live projector dead-letters them. */
   readonly isolated: IsolationReport;
+  /** Whether reads switched to the new version: not when events were left out, unless --accept-isolated. */
+  readonly activated: boolean;
   readonly previous: {
     readonly version: number;
     readonly dropped: boolean;
@@ -178,10 +180,17 @@ function knownProjection(ctx: ActionContext, name: string): RebuildableProjectio
   return projection;
 }
 
+interface RebuildOptions {
+  readonly keepOld?: boolean;
+  readonly acceptIsolated?: boolean;
+  readonly batchSize: number;
+  readonly handoverTimeout: number;
+}
+
 async function rebuild(
   ctx: ActionContext,
   projection: RebuildableProjection,
-  opts: { keepOld?: boolean; batchSize: number; handoverTimeout: number },
+  opts: RebuildOptions,
 ): Promise<RebuildResult> {
   const readDb = await ctx.services.readDb();
   const admin = await ctx.services.admin();
@@ -204,16 +213,19 @@ async function rebuild(
     topicPrefix: prefix,
     admin,
     batchSize: opts.batchSize,
+    acceptIsolated: opts.acceptIsolated === true,
     onProgress: (p) => {
       last = { read: p.read, total: p.total };
       progress.update(p.read, p.total);
     },
   });
   progress.finish(last.read, last.total);
-  await projection.activated?.(version, env);
+  if (result.activated) await projection.activated?.(version, env);
 
   let keptBecause: string | null = null;
-  if (opts.keepOld) {
+  if (!result.activated) {
+    keptBecause = `v${version} left ${result.isolated.count} event(s) out and reads stay on v${previous}`;
+  } else if (opts.keepOld) {
     keptBecause = '--keep-old';
   } else {
     // Running projectors follow projection_versions (every few seconds) and leave the old version's group; wait
@@ -228,7 +240,7 @@ async function rebuild(
     if (old.members > 0) keptBecause = `its consumer group still has ${old.members} member(s)`;
   }
   if (keptBecause === null) await dropVersion(ctx, projection, previous);
-  else if (keptBecause !== '--keep-old') {
+  else if (result.activated && keptBecause !== '--keep-old') {
     ctx.out.note(
       `projectors still consume ${projection.name} v${previous} after ${opts.handoverTimeout} s (running ones switch ` +
         `to v${version} within seconds; restart older ones). Reads use v${version} now. Then run: ` +
@@ -241,6 +253,7 @@ async function rebuild(
     events: result.events,
     seconds: Math.round(result.seconds * 1000) / 1000,
     isolated: result.isolated,
+    activated: result.activated,
     previous: { version: previous, dropped: keptBecause === null, keptBecause },
   };
 }
@@ -281,6 +294,7 @@ export function registerProjections(program: Command, io: CliIo): void {
     .argument('<name>', `the projection (${rebuildableProjections.map((p) => p.name).join(', ')})`)
     .option('--keep-old', 'keep the previous version (drop it later with `projections drop`)')
     .option('--batch-size <n>', 'events per transaction', positiveInt, 5000)
+    .option('--accept-isolated', 'switch reads even if poison events had to be left out of the new version')
     .option(
       '--handover-timeout <seconds>',
       'how long to wait for projectors to leave the old version',
@@ -288,17 +302,25 @@ export function registerProjections(program: Command, io: CliIo): void {
       20,
     )
     .action(
-      action(io, async (ctx, name: string, opts: { keepOld?: boolean; batchSize: number; handoverTimeout: number }) => {
+      action(io, async (ctx, name: string, opts: RebuildOptions) => {
         const result = await rebuild(ctx, knownProjection(ctx, name), opts);
         ctx.out.result(result, (r) =>
           [
-            `${r.projection}: v${r.version} built from ${r.events} events in ${duration(r.seconds)}, reads switched to it`,
+            `${r.projection}: v${r.version} built from ${r.events} events in ${duration(r.seconds)}, ` +
+              (r.activated ? 'reads switched to it' : 'reads NOT switched to it'),
             r.previous.dropped
               ? `v${r.previous.version} dropped`
               : `v${r.previous.version} kept (${r.previous.keptBecause})`,
             ...isolatedLines(r.isolated),
           ].join('\n'),
         );
+        if (!result.activated) {
+          // The result is on stdout all the same; the exit code tells a script the switch did not happen.
+          throw new CliError(
+            `${result.isolated.count} event(s) were left out of ${result.projection} v${result.version}: reads stay on ` +
+              `v${result.previous.version}. If live dead-letters them too (ledger dlq list), run again with --accept-isolated`,
+          );
+        }
       }),
     );
 
