@@ -35,7 +35,8 @@ export function admit(state: BreakerState, now: number, policy: BreakerPolicy): 
       if (now < state.until) return { allowed: false, state, retryAfterMs: state.until - now };
       return { allowed: true, state: { mode: 'half-open', successes: 0, trialInFlight: true } };
     case 'half-open':
-      if (state.trialInFlight) return { allowed: false, state, retryAfterMs: Math.min(1000, policy.openMs) };
+      // Long enough not to spin on a trial that may take the provider's whole timeout.
+      if (state.trialInFlight) return { allowed: false, state, retryAfterMs: Math.min(5000, policy.openMs) };
       return { allowed: true, state: { ...state, trialInFlight: true } };
   }
 }
@@ -79,7 +80,11 @@ export function withCircuitBreaker(provider: PaymentProvider, options: BreakerOp
   const policy = options.policy ?? DEFAULT_BREAKER_POLICY;
   const now = options.now ?? Date.now;
   let state: BreakerState = closedBreaker;
+  // Bumped whenever the circuit opens: a call admitted before that must not count in the half-open that follows
+  // (it would pass for the trial's answer, or let a second trial out).
+  let generation = 0;
   const move = (next: BreakerState) => {
+    if (next.mode === 'open' && state.mode !== 'open') generation++;
     if (next.mode !== state.mode) options.onChange?.(next.mode, state.mode);
     state = next;
   };
@@ -87,12 +92,16 @@ export function withCircuitBreaker(provider: PaymentProvider, options: BreakerOp
     const admission = admit(state, now(), policy);
     move(admission.state);
     if (!admission.allowed) throw new CircuitOpenError(admission.retryAfterMs);
+    const admittedIn = generation;
+    const settle = (outcome: CallOutcome) => {
+      if (admittedIn === generation) move(record(state, outcome, now(), policy));
+    };
     try {
       const result = await call();
-      move(record(state, 'answered', now(), policy));
+      settle('answered');
       return result;
     } catch (error) {
-      move(record(state, error instanceof TransientProviderError ? 'failed' : 'answered', now(), policy));
+      settle(error instanceof TransientProviderError ? 'failed' : 'answered');
       throw error;
     }
   };

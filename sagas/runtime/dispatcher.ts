@@ -32,6 +32,12 @@ export interface DispatcherOptions {
   readonly backoffBaseMs?: number;
   readonly batchSize?: number;
   readonly pollMs?: number;
+  /**
+   * How long after it was issued a command may still be deferred without using up attempts (default 15 min):
+   * past it, an outage counts against its 5 attempts again, so a compensation stuck behind one is flagged
+   * instead of waiting silently.
+   */
+  readonly maxDeferralMs?: number;
   readonly metrics?: Registry;
 }
 
@@ -61,6 +67,7 @@ interface CommandRow {
   kind: string;
   payload: Record<string, unknown>;
   attempts: number;
+  created_at: Date;
 }
 
 /**
@@ -174,7 +181,7 @@ export class SagaCommandDispatcher {
         held = id;
         // Read again under the lock: the process that held it may have finished the command meanwhile.
         const [row] = await on<CommandRow>(
-          `SELECT id, saga_type, saga_id, step, kind, payload, attempts FROM saga_commands
+          `SELECT id, saga_type, saga_id, step, kind, payload, attempts, created_at FROM saga_commands
            WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?`,
           [id, now],
         );
@@ -228,7 +235,8 @@ export class SagaCommandDispatcher {
     const known = !(error instanceof UnknownKindError);
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     const deferMs = deferralOf(error);
-    if (known && deferMs !== null) {
+    const deferredFor = this.now().getTime() - row.created_at.getTime();
+    if (known && deferMs !== null && deferredFor < (this.options.maxDeferralMs ?? 15 * 60_000)) {
       // Nothing was attempted (a circuit breaker refused the call): try again then, without using up an
       // attempt, so a provider outage delays saga steps instead of exhausting their retries.
       await trx('saga_commands')

@@ -101,4 +101,26 @@ describe('saga command dispatcher', () => {
     const locks = await db('pg_locks').where({ locktype: 'advisory', classid: 0x53616761 }).count({ n: '*' }).first();
     expect(Number(locks?.n)).toBe(0);
   });
+
+  it('defers a command refused by an open circuit without using an attempt, but only for so long', async () => {
+    const refused = () =>
+      Promise.reject(Object.assign(new Error('payment provider circuit open'), { deferMs: 60_000 }));
+    const fresh = await enqueue('guarded', 1);
+    const stale = await enqueue('guarded', 1);
+    await db('saga_commands')
+      .where({ saga_id: stale })
+      .update({ created_at: new Date(Date.now() - 20 * 60_000) });
+    const d = dispatcher({ guarded: refused });
+    expect(await d.runDue()).toBe(2);
+    const row = (sagaId: string) => db('saga_commands').where({ saga_id: sagaId }).first();
+    // Issued just now: waits for the circuit, attempts untouched.
+    expect(await row(fresh)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      last_error: expect.stringMatching(/circuit open/),
+    });
+    expect((await row(fresh)).next_attempt_at.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    // Issued 20 minutes ago (past the 15-minute default): the outage counts against its attempts again.
+    expect(await row(stale)).toMatchObject({ status: 'pending', attempts: 1 });
+  });
 });

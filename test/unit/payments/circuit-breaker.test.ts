@@ -80,6 +80,37 @@ describe('payment circuit breaker', () => {
     expect(modes).toEqual(['open', 'half-open', 'closed']);
   });
 
+  it('ignores the late answer of a call admitted before the circuit opened: one trial at a time', async () => {
+    let now = 0;
+    let answerLate: () => void = () => undefined;
+    let calls = 0;
+    const backend: PaymentProvider = {
+      ...scripted([]).provider,
+      void: async (_ref, key) => {
+        calls++;
+        if (key === 'late') return new Promise<void>((resolve) => (answerLate = resolve));
+        if (key.startsWith('fail')) throw new TransientProviderError('HTTP 503');
+      },
+    };
+    const provider = withCircuitBreaker(backend, { policy, now: () => now });
+    const late = provider.void('pi', 'late'); // admitted while closed, answers much later
+    for (let i = 0; i < 5; i++) await provider.void('pi', `fail-${i}`).catch(() => undefined);
+    now = 60_000;
+    let finishTrial: () => void = () => undefined;
+    backend.void = async () => {
+      calls++;
+      return new Promise<void>((resolve) => (finishTrial = resolve));
+    };
+    const trial = provider.void('pi', 'trial');
+    answerLate();
+    await late;
+    // The late answer did not pass for the trial's: the trial is still the only call allowed out.
+    await expect(provider.void('pi', 'other')).rejects.toBeInstanceOf(CircuitOpenError);
+    finishTrial();
+    await trial;
+    expect(calls).toBe(7);
+  });
+
   it('opens again when the trial fails', async () => {
     let now = 0;
     const backend = scripted(['down', 'down', 'down', 'down', 'down', 'down']);
