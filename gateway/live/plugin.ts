@@ -152,7 +152,18 @@ export function livePlugin(deps: LiveDeps, tokens: TokenService) {
               const unsubscribe = await deps.hub
                 .subscribe(
                   keys.order(orderId),
-                  (entry) => send({ type: 'status', id: entry.id, orderId, data: entry.data }),
+                  // The contract's status event ({ orderId, status, version, position }) at the top level, as
+                  // SSE sends it; `data` carries the whole entry (customer, restaurant, updatedAt) as well.
+                  (entry) =>
+                    send({
+                      type: 'status',
+                      id: entry.id,
+                      orderId,
+                      status: entry.data.status,
+                      version: entry.data.version,
+                      position: entry.data.position,
+                      data: entry.data,
+                    }),
                   after,
                 )
                 .finally(() => pending.delete(orderId));

@@ -225,7 +225,7 @@ describe('live status', () => {
     await projected(other.orderId, other.position, bob.accessToken);
     await projected(orderId, position, alice.accessToken);
     const socket = new WebSocket(`${base.replace('http', 'ws')}/ws?access_token=${alice.accessToken}`);
-    const messages: { type: string; orderId?: string; code?: string; data?: { status: string } }[] = [];
+    const messages: { type: string; orderId?: string; code?: string; status?: string; data?: { status: string } }[] = [];
     socket.on('message', (raw) => messages.push(JSON.parse(String(raw))));
     await new Promise((resolve, reject) => {
       socket.once('open', resolve);
@@ -241,10 +241,18 @@ describe('live status', () => {
     expect(messages.find((m) => m.type === 'error')).toMatchObject({ code: 'ORDER_NOT_FOUND', orderId: other.orderId });
     await sys.write.ordering.advanceOrder('ConfirmOrder', { orderId, paymentId: 'p-2' }, ctx('saga'));
     await waitUntil(
-      async () => messages.some((m) => m.type === 'status' && m.data?.status === 'CONFIRMED'),
+      async () => messages.some((m) => m.type === 'status' && m.status === 'CONFIRMED'),
       30_000,
       'the CONFIRMED update',
     );
+    // The HTTP contract's status event: { orderId, status, version, position } (plus the entry id and its data).
+    expect(messages.find((m) => m.type === 'status' && m.status === 'CONFIRMED')).toMatchObject({
+      orderId,
+      status: 'CONFIRMED',
+      version: 2,
+      position: expect.any(Number),
+      data: { orderId, status: 'CONFIRMED' },
+    });
     socket.close();
   });
 });
