@@ -105,12 +105,43 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
     return;
   }
   request.log.error({ err: error }, 'unhandled error');
-  const unavailable = /ECONNREFUSED|ETIMEDOUT|Connection terminated|KafkaJS|unreachable/i.test(error.message);
-  if (unavailable) {
+  if (isDependencyFailure(error)) {
     reply.status(503).send(body('DEPENDENCY_UNAVAILABLE', 'a service this request needs is unavailable; retry later'));
     return;
   }
   reply.status(500).send(body('INTERNAL', 'internal error; the request id is in the x-request-id header'));
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ENOTFOUND',
+]);
+const OUTAGE_CODES = new Set(['SCHEMA_REGISTRY_UNAVAILABLE', '57P01', '57P03', '53300']);
+const OUTAGE_MESSAGES =
+  /ECONNREFUSED|ETIMEDOUT|Connection terminated|Connection is closed|max retries per request|Timeout acquiring a connection|KafkaJS|unreachable/i;
+
+/**
+ * Whether an error means a service this request needs is down or overloaded (503, retry later) rather than a
+ * bug (500): network failures, ioredis giving up on a request, an exhausted or restarting PostgreSQL, the
+ * registry unreachable. Follows `cause` chains, since clients wrap the socket error.
+ */
+export function isDependencyFailure(error: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof error !== 'object' || error === null) return false;
+  const { code, message, name, cause } = error as {
+    code?: unknown;
+    message?: unknown;
+    name?: unknown;
+    cause?: unknown;
+  };
+  if (typeof code === 'string' && (NETWORK_CODES.has(code) || OUTAGE_CODES.has(code))) return true;
+  if (name === 'MaxRetriesPerRequestError' || name === 'ConnectionError') return true;
+  if (typeof message === 'string' && OUTAGE_MESSAGES.test(message)) return true;
+  return isDependencyFailure(cause, depth + 1);
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {

@@ -1,11 +1,12 @@
 // The gateway process: `tsx gateway/main.ts`.
-import { Redis } from 'ioredis';
+
 import { Registry } from 'prom-client';
 import { openWriteSide } from '../commands/write-side.js';
 import { loadConfig } from '../ops/runtime/config.js';
 import { createHealthProbe } from '../ops/runtime/health.js';
 import { createLogger } from '../ops/runtime/log.js';
 import { isEntryPoint, runUntilSignal } from '../ops/runtime/process.js';
+import { createRedis } from '../ops/runtime/redis.js';
 import { openReadSide } from '../queries/read-side.js';
 import { buildGateway } from './app.js';
 import { TokenService } from './identity/tokens.js';
@@ -16,9 +17,9 @@ export async function startGateway(config = loadConfig(), metrics = new Registry
   const write = await openWriteSide(config);
   const probe = createHealthProbe(config, write.db);
   const read = await openReadSide(config);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
+  const redis = createRedis(config.redisUrl, logger, 'gateway', { maxRetriesPerRequest: 2 });
   // XREAD BLOCK holds its connection: the live hub gets one of its own.
-  const liveReader = new Redis(config.redisUrl);
+  const liveReader = createRedis(config.redisUrl, logger, 'live reader');
   const hub = new LiveHub(liveReader, redis, logger);
   hub.start();
   const tokens = new TokenService(redis, {

@@ -1,7 +1,6 @@
 // The projector process: `tsx projections/main.ts`. Runs every projection of the system, each as its own
 // consumer group; run several processes to share the partitions.
 import { Client as SearchClient } from '@elastic/elasticsearch';
-import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { connect, ensureDatabase } from '../commands/store/database.js';
 import { migrateEventStore } from '../commands/store/migrate.js';
@@ -9,6 +8,7 @@ import { loadConfig } from '../ops/runtime/config.js';
 import { createKafka } from '../ops/runtime/kafka.js';
 import { createLogger } from '../ops/runtime/log.js';
 import { isEntryPoint, runUntilSignal } from '../ops/runtime/process.js';
+import { createRedis } from '../ops/runtime/redis.js';
 import { EventCodec } from '../schemas/codec.js';
 import { createRegistryClient } from '../schemas/registry.js';
 import { MENU_SEARCH_PROJECTION, menuSearchReadModel } from './ordering/menu-search.js';
@@ -45,7 +45,7 @@ export async function startProjector(
   await producer.connect();
 
   const search = new SearchClient({ node: config.searchUrl, requestTimeout: 10_000 });
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = createRedis(config.redisUrl, logger, 'projector', { maxRetriesPerRequest: 3 });
   /** Each projection by name: its first version and how to make any version of it. */
   const catalog: { name: string; first: number; make: (version: number) => Projection }[] = [
     { name: ORDERS_PROJECTION, first: ORDERS_VERSION, make: (v) => postgresProjection(readDb, ordersReadModel(v)) },

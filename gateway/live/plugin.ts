@@ -38,8 +38,22 @@ async function authorizeOrder(deps: LiveDeps, principal: Principal, orderId: str
 async function streamSse(deps: LiveDeps, request: FastifyRequest, reply: FastifyReply, key: string): Promise<void> {
   const lastEventId = request.headers['last-event-id'];
   const after = typeof lastEventId === 'string' && /^\d+-\d+$/.test(lastEventId) ? lastEventId : undefined;
-  reply.hijack();
   const raw = reply.raw;
+  const format = (entry: LiveEntry) => `id: ${entry.id}\nevent: status\ndata: ${JSON.stringify(entry.data)}\n\n`;
+  // Subscribed before the 200 goes out: if Redis is down the client gets a 503 it can act on, not a silent
+  // stream of heartbeats. What arrives meanwhile (the current status first) waits for the headers.
+  const early: LiveEntry[] = [];
+  let streaming = false;
+  const unsubscribe = await deps.hub.subscribe(
+    key,
+    (entry) => (streaming ? raw.write(format(entry)) : early.push(entry)),
+    after ?? 'latest',
+  );
+  if (request.socket.destroyed) {
+    unsubscribe(); // the client left while we subscribed
+    return;
+  }
+  reply.hijack();
   raw.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
@@ -47,21 +61,14 @@ async function streamSse(deps: LiveDeps, request: FastifyRequest, reply: Fastify
     'x-accel-buffering': 'no',
     'x-request-id': request.id,
   });
-  raw.write('retry: 2000\n\n');
-  const send = (entry: LiveEntry) =>
-    raw.write(`id: ${entry.id}\nevent: status\ndata: ${JSON.stringify(entry.data)}\n\n`);
-  // Listen for the close first: a client gone while subscribing must not leave its listener behind.
-  let closed = false;
-  let unsubscribe: (() => void) | null = null;
+  raw.write(`retry: 2000\n\n${early.map(format).join('')}`);
+  streaming = true;
   const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), deps.heartbeatMs ?? 15_000);
-  request.raw.on('close', () => {
-    closed = true;
+  // The response never ends on its own: its 'close' is the connection going away.
+  raw.on('close', () => {
     clearInterval(heartbeat);
-    unsubscribe?.();
+    unsubscribe();
   });
-  // Without Last-Event-ID the client first gets the latest entry (the current status), then what follows.
-  unsubscribe = await deps.hub.subscribe(key, send, after ?? 'latest');
-  if (closed) unsubscribe();
 }
 
 export function livePlugin(deps: LiveDeps, tokens: TokenService) {

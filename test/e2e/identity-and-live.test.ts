@@ -225,7 +225,8 @@ describe('live status', () => {
     await projected(other.orderId, other.position, bob.accessToken);
     await projected(orderId, position, alice.accessToken);
     const socket = new WebSocket(`${base.replace('http', 'ws')}/ws?access_token=${alice.accessToken}`);
-    const messages: { type: string; orderId?: string; code?: string; status?: string; data?: { status: string } }[] = [];
+    const messages: { type: string; orderId?: string; code?: string; status?: string; data?: { status: string } }[] =
+      [];
     socket.on('message', (raw) => messages.push(JSON.parse(String(raw))));
     await new Promise((resolve, reject) => {
       socket.once('open', resolve);
@@ -254,6 +255,45 @@ describe('live status', () => {
       data: { orderId, status: 'CONFIRMED' },
     });
     socket.close();
+  });
+});
+
+describe('Redis unreachable', () => {
+  it('answers 503 DEPENDENCY_UNAVAILABLE on a live stream and on login, not a silent stream or a 500', async () => {
+    const alice = await signUp();
+    const { orderId, position } = await placeOrder(alice.accessToken);
+    const read = await call(
+      'GET',
+      `/queries/ordering/orders/${orderId}?after=${position}`,
+      undefined,
+      auth(alice.accessToken),
+    );
+    expect(read.status).toBe(200);
+    const cut = await startGateway({ ...sys.config, redisUrl: 'redis://127.0.0.1:1', httpPort: 0 });
+    try {
+      const url = baseUrlOf(cut.app);
+      const stream = await fetch(`${url}/streams/orders/${orderId}`, {
+        headers: auth(alice.accessToken),
+        signal: AbortSignal.timeout(15_000),
+      });
+      expect({ status: stream.status, body: await stream.json() }).toMatchObject({
+        status: 503,
+        body: { error: { code: 'DEPENDENCY_UNAVAILABLE' } },
+      });
+      const login = await fetch(`${url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: alice.email.trim().toLowerCase(), password: 'correct horse battery' }),
+        signal: AbortSignal.timeout(15_000),
+      });
+      // The credentials are right; the session cannot be stored.
+      expect({ status: login.status, body: await login.json() }).toMatchObject({
+        status: 503,
+        body: { error: { code: 'DEPENDENCY_UNAVAILABLE' } },
+      });
+    } finally {
+      await cut.stop();
+    }
   });
 });
 
