@@ -12,7 +12,7 @@ export function httpMetrics(app: FastifyInstance, registry: Registry): void {
   });
   const commands = new Counter({
     name: 'commands_total',
-    help: 'Commands by type and result (ok, or the error code)',
+    help: 'Commands by type and result (ok, or the HTTP status of the refusal)',
     labelNames: ['command', 'result'],
     registers: [registry],
   });
