@@ -19,6 +19,8 @@ export interface CommandContext {
   readonly expectedVersion?: number;
   /** The caller's role, for handlers that check ownership (a restaurant may act only on its own). */
   readonly role?: string;
+  /** The trace the request belongs to (W3C trace id), kept in the events' metadata. */
+  readonly traceId?: string;
 }
 
 export interface ExecuteOptions {
@@ -135,6 +137,7 @@ export class CommandExecutor {
         correlationId: context.correlationId,
         causationId: context.causationId ?? null,
         actor: context.actor,
+        ...(context.traceId ? { traceId: context.traceId } : {}),
       };
       const expectedVersion: ExpectedVersion = loaded.version === 0 ? 'no_stream' : loaded.version;
       try {

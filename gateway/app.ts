@@ -19,6 +19,7 @@ import { httpMetrics } from './metrics.js';
 import { type NotificationQueryDeps, notificationCommandsPlugin, notificationQueriesPlugin } from './notifications.js';
 import { type OrderingQueryDeps, orderingQueriesPlugin } from './queries/ordering.js';
 import { type RateLimitOptions, rateLimiter } from './rate-limit.js';
+import { tracing } from './trace.js';
 import { validatorCompiler } from './validation.js';
 import { webhooksPlugin } from './webhooks.js';
 
@@ -51,6 +52,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.decorateRequest('principal', null);
+  tracing(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

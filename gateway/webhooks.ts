@@ -65,6 +65,7 @@ export function webhooksPlugin(deps: WebhookDeps) {
         await deps.ordering.recordPayment(command, {
           actor: 'provider:payments',
           correlationId: request.id,
+          traceId: request.traceId || undefined,
           causationId: verified.eventId,
           idempotencyKey: `webhook:${verified.eventId}`,
         });

@@ -160,6 +160,8 @@ export function headersOf(
     'correlation-id': row.metadata.correlationId,
     'causation-id': row.metadata.causationId ?? '',
     'recorded-at': row.recorded_at.toISOString(),
+    // Beyond the contract's headers (consumers ignore what they do not know): the flow's trace, when it has one.
+    ...(row.metadata.traceId ? { 'trace-id': row.metadata.traceId } : {}),
   };
 }
 

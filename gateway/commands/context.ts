@@ -30,6 +30,7 @@ export function commandContext(request: FastifyRequest, commandName: string): Co
   return {
     actor,
     correlationId: request.id ?? randomUUID(),
+    traceId: request.traceId || undefined,
     idempotencyKey: key,
     request: { command: commandName, body: request.body },
     expectedVersion,

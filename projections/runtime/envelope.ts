@@ -31,6 +31,7 @@ export async function toProjectedEvent(codec: EventCodec, message: KafkaMessage)
     globalPosition,
     recordedAt: header(message, 'recorded-at') ?? new Date(Number(message.timestamp)).toISOString(),
     correlationId: header(message, 'correlation-id') ?? '',
+    ...(header(message, 'trace-id') ? { traceId: header(message, 'trace-id') } : {}),
     data: decoded.data,
   };
 }

@@ -37,6 +37,7 @@ export async function decodeRecorded(codec: EventCodec, e: RecordedEvent): Promi
     globalPosition: e.globalPosition,
     recordedAt: e.recordedAt.toISOString(),
     correlationId: e.metadata.correlationId,
+    ...(e.metadata.traceId ? { traceId: e.metadata.traceId } : {}),
     data: decoded.data,
   };
 }

@@ -7,6 +7,8 @@ export interface ProjectedEvent {
   readonly globalPosition: number;
   readonly recordedAt: string;
   readonly correlationId: string;
+  /** The W3C trace id of the flow, when the event came from a traced request (header `trace-id`). */
+  readonly traceId?: string;
   readonly data: Readonly<Record<string, unknown>>;
 }
 

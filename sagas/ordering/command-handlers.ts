@@ -6,12 +6,17 @@ import type { CommandHandler, CommandInvocation } from '../runtime/dispatcher.js
 
 const ACTOR = 'saga:order-payment';
 
-/** Trusted internal calls: no role, so no ownership checks; the step's key makes each one happen once. */
+/**
+ * Trusted internal calls: no role, so no ownership checks; the step's key makes each one happen once. The
+ * events appended continue the flow of the event that led to the step (the client's correlation and trace ids,
+ * caused by that event); commands from before causes were recorded fall back to the saga's own ids.
+ */
 const contextOf = (invocation: CommandInvocation, suffix = ''): CommandContext => ({
   actor: ACTOR,
-  correlationId: invocation.sagaId,
-  causationId: `${invocation.sagaType}:${invocation.step}`,
+  correlationId: invocation.cause?.correlationId ?? invocation.sagaId,
+  causationId: invocation.cause?.causationId ?? `${invocation.sagaType}:${invocation.step}`,
   idempotencyKey: `${invocation.idempotencyKey}${suffix}`,
+  ...(invocation.cause?.traceId ? { traceId: invocation.cause.traceId } : {}),
 });
 
 const str = (value: unknown, name: string): string => {

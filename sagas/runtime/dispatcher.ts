@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../ops/runtime/log.js';
 import { BackgroundLoop } from '../../ops/runtime/loop.js';
-import { loadSaga, persistReaction, timeline } from './store.js';
+import { type CommandCause, loadSaga, persistReaction, timeline } from './store.js';
 import type { SagaDefinition } from './types.js';
 
 /** What a command handler gets: the payload and the idempotency key that makes a repeat harmless. */
@@ -13,6 +13,8 @@ export interface CommandInvocation {
   readonly payload: Readonly<Record<string, unknown>>;
   /** saga type + saga id + step: the same for every attempt of this step, across processes and restarts. */
   readonly idempotencyKey: string;
+  /** The event (or the saga's first event) that led to this command: what its own events carry on. */
+  readonly cause: CommandCause | null;
 }
 
 export type CommandHandler = (invocation: CommandInvocation) => Promise<void>;
@@ -68,6 +70,7 @@ interface CommandRow {
   payload: Record<string, unknown>;
   attempts: number;
   created_at: Date;
+  cause: CommandCause | null;
 }
 
 /**
@@ -181,7 +184,7 @@ export class SagaCommandDispatcher {
         held = id;
         // Read again under the lock: the process that held it may have finished the command meanwhile.
         const [row] = await on<CommandRow>(
-          `SELECT id, saga_type, saga_id, step, kind, payload, attempts, created_at FROM saga_commands
+          `SELECT id, saga_type, saga_id, step, kind, payload, attempts, created_at, cause FROM saga_commands
            WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?`,
           [id, now],
         );
@@ -208,6 +211,7 @@ export class SagaCommandDispatcher {
         step: row.step,
         payload: row.payload,
         idempotencyKey: `${row.saga_type}:${row.saga_id}:${row.step}`,
+        cause: row.cause,
       });
       return { ok: true, ms: Date.now() - started };
     } catch (error) {

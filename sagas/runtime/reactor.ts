@@ -32,10 +32,23 @@ export async function reactToEvent<State>(
         const state = loaded?.state ?? definition.initialState(sagaId);
         const reaction = definition.react(state, event, now());
         if (!reaction) return 'ignored' as const;
-        await persistReaction(trx, definition, sagaId, loaded, reaction, {
-          kind: 'event',
-          detail: { eventType: event.eventType, eventId: event.eventId, streamVersion: event.streamVersion },
-        });
+        await persistReaction(
+          trx,
+          definition,
+          sagaId,
+          loaded,
+          reaction,
+          {
+            kind: 'event',
+            detail: { eventType: event.eventType, eventId: event.eventId, streamVersion: event.streamVersion },
+          },
+          // The commands continue the event's flow: same correlation and trace, caused by this event.
+          {
+            correlationId: event.correlationId || sagaId,
+            causationId: event.eventId,
+            ...(event.traceId ? { traceId: event.traceId } : {}),
+          },
+        );
         return 'applied' as const;
       });
     } catch (error) {

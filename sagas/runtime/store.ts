@@ -5,6 +5,13 @@ export class SagaVersionConflict extends Error {
   readonly code = 'SAGA_VERSION_CONFLICT';
 }
 
+/** What the events a saga command appends carry as their correlation, causation and trace ids. */
+export interface CommandCause {
+  readonly correlationId: string;
+  readonly causationId: string;
+  readonly traceId?: string;
+}
+
 export interface LoadedSaga<State> {
   readonly state: State;
   /** 0 when the saga does not exist yet. */
@@ -42,14 +49,16 @@ export async function persistReaction<State>(
   sagaId: string,
   from: LoadedSaga<State> | null,
   reaction: Reaction<State>,
-  cause: { kind: string; detail: Record<string, unknown> },
+  entry: { kind: string; detail: Record<string, unknown> },
+  /** The event reacted to; null for a deadline or a failed command (the saga's origin stands in). */
+  cause: CommandCause | null = null,
 ): Promise<void> {
   const key = { saga_type: definition.name, saga_id: sagaId };
   const status = definition.status(reaction.state);
   const state = JSON.stringify(reaction.state);
   if (!from) {
     const inserted = await trx('saga_instances')
-      .insert({ ...key, status, state, version: 1 })
+      .insert({ ...key, status, state, version: 1, origin: cause ? JSON.stringify(cause) : null })
       .onConflict(['saga_type', 'saga_id'])
       .ignore()
       .returning('version');
@@ -60,9 +69,18 @@ export async function persistReaction<State>(
       .update({ status, state, version: from.version + 1, updated_at: trx.fn.now() });
     if (updated === 0) throw new SagaVersionConflict(`saga ${sagaId} changed since version ${from.version}`);
   }
+  const commandCause = cause
+    ? JSON.stringify(cause)
+    : trx.raw('(SELECT origin FROM saga_instances WHERE saga_type = ? AND saga_id = ?)', [key.saga_type, sagaId]);
   for (const command of reaction.commands ?? []) {
     await trx('saga_commands')
-      .insert({ ...key, step: command.step, kind: command.kind, payload: JSON.stringify(command.payload) })
+      .insert({
+        ...key,
+        step: command.step,
+        kind: command.kind,
+        payload: JSON.stringify(command.payload),
+        cause: commandCause,
+      })
       .onConflict(['saga_type', 'saga_id', 'step'])
       .ignore();
   }
@@ -79,8 +97,8 @@ export async function persistReaction<State>(
       .andWhere('status', 'scheduled')
       .update({ status: 'cancelled' });
   }
-  await timeline(trx, definition.name, sagaId, cause.kind, {
-    ...cause.detail,
+  await timeline(trx, definition.name, sagaId, entry.kind, {
+    ...entry.detail,
     status,
     ...(reaction.note ? { note: reaction.note } : {}),
     ...(reaction.commands?.length ? { commands: reaction.commands.map((c) => c.step) } : {}),

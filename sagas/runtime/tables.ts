@@ -59,6 +59,10 @@ export async function ensureSagaTables(db: Knex): Promise<void> {
         UNIQUE (saga_type, saga_id, name)
       );
       CREATE INDEX IF NOT EXISTS saga_deadlines_due ON saga_deadlines (due_at) WHERE status = 'scheduled';
+      -- Where a command comes from (correlation, causation and trace ids of the event that led to it), so the
+      -- events it appends continue the client's flow; a saga's origin serves commands of deadlines and failures.
+      ALTER TABLE saga_commands ADD COLUMN IF NOT EXISTS cause jsonb;
+      ALTER TABLE saga_instances ADD COLUMN IF NOT EXISTS origin jsonb;
     `,
   );
 }

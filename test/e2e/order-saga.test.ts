@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../gateway/main.js';
@@ -14,6 +14,7 @@ import { type PaymentSimulator, startPaymentSimulator } from '../../sagas/paymen
 import { sagaAsProjection } from '../../sagas/runtime/as-projection.js';
 import { uniqueSuffix } from '../support/env.js';
 import { baseUrlOf } from '../support/gateway.js';
+import { consumeUntil } from '../support/kafka.js';
 import { seedMenu } from '../support/ordering.js';
 import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
 
@@ -117,6 +118,47 @@ describe('order/payment saga end to end', () => {
     const done = await waitSaga(orderId, (s) => s.status === 'COMPLETED', 'the saga to complete');
     expect(callsFor(stateOf(done).providerRef, 'payment_intents.capture')).toHaveLength(1);
     expect(callsFor(stateOf(done).providerRef, 'payment_intents.create')).toHaveLength(1);
+  });
+
+  it('carries the client’s correlation and trace ids through the saga’s commands, each caused by the event before', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const requestId = randomUUID();
+    const res = await fetch(`${base}/commands/ordering/place-order`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${token('customer-trace', 'customer')}`,
+        'x-request-id': requestId,
+        traceparent: `00-${traceId}-${'ab'.repeat(8)}-01`,
+      },
+      body: JSON.stringify({
+        restaurantId: menu.restaurantId,
+        items: [{ menuItemId: menu.menuItemIds[0], quantity: 1 }],
+        payment: { card: '4242424242424242' },
+        deliveryAddress: address,
+      }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('x-trace-id')).toBe(traceId);
+    const orderId = String(((await res.json()) as { streamId: string }).streamId).replace(/^order-/, '');
+    const confirmedSaga = await waitSaga(orderId, (s) => stateOf(s).order === 'CONFIRMED', 'the order to be confirmed');
+    const orderEvents = await sys.write.store.readStream(`order-${orderId}`);
+    const paymentId = (confirmedSaga.state as { paymentId: string }).paymentId;
+    const paymentEvents = await sys.write.store.readStream(`payment-${paymentId}`);
+    const placed = orderEvents.find((e) => e.eventType === 'OrderPlaced')!;
+    const authorized = paymentEvents.find((e) => e.eventType === 'PaymentAuthorized')!;
+    const confirmed = orderEvents.find((e) => e.eventType === 'OrderConfirmed')!;
+    expect(placed.metadata).toMatchObject({ correlationId: requestId, traceId });
+    expect(authorized.metadata).toMatchObject({ correlationId: requestId, causationId: placed.eventId, traceId });
+    expect(confirmed.metadata).toMatchObject({ correlationId: requestId, causationId: authorized.eventId, traceId });
+    // And on Kafka, beside the contract's headers.
+    const topic = `${config.topicPrefix}ordering.order`;
+    const messages = await consumeUntil([topic], (m) => m.some((x) => x.headers['event-id'] === confirmed.eventId));
+    expect(messages.find((x) => x.headers['event-id'] === confirmed.eventId)?.headers).toMatchObject({
+      'correlation-id': requestId,
+      'causation-id': authorized.eventId,
+      'trace-id': traceId,
+    });
   });
 
   it('a declined card rejects the order and captures nothing', async () => {

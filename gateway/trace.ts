@@ -1,0 +1,32 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The trace this request belongs to: the caller's W3C traceparent trace id, or a new one. */
+    traceId: string;
+  }
+}
+
+// version-traceid-parentid-flags; an all-zero trace id is invalid by the W3C spec.
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** The trace id of a W3C `traceparent` header, or null when it is absent or malformed (then a new trace starts). */
+export function traceIdFrom(traceparent: unknown): string | null {
+  if (typeof traceparent !== 'string') return null;
+  const id = TRACEPARENT.exec(traceparent.trim().toLowerCase())?.[1];
+  return id && !/^0+$/.test(id) ? id : null;
+}
+
+/**
+ * Gives every request a trace id (made here, or continued from the caller's `traceparent`) and answers it in
+ * `x-trace-id`. Commands store it in their events' metadata, the relay carries it in a `trace-id` header, and
+ * sagas pass it on to the commands they issue: one id across every boundary of a flow.
+ */
+export function tracing(app: FastifyInstance): void {
+  app.decorateRequest('traceId', '');
+  app.addHook('onRequest', async (request: FastifyRequest, reply) => {
+    request.traceId = traceIdFrom(request.headers.traceparent) ?? randomBytes(16).toString('hex');
+    reply.header('x-trace-id', request.traceId);
+  });
+}
