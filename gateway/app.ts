@@ -36,6 +36,8 @@ export interface GatewayDeps {
   readonly live: LiveDeps;
   /** Signing secret of the payment provider's webhooks. */
   readonly webhookSecret: string;
+  /** With Stripe, place-order refuses raw card numbers (see OrderingCommandPolicy). Default: the simulator. */
+  readonly paymentProvider?: 'simulator' | 'stripe';
   readonly bodyLimitBytes?: number;
   readonly corsOrigins?: readonly string[];
 }
@@ -82,7 +84,11 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     async (commands) => {
       commands.addHook('onRequest', limit);
       commands.addHook('onRequest', authorize);
-      await commands.register(orderingCommandsPlugin(deps.ordering));
+      await commands.register(
+        orderingCommandsPlugin(deps.ordering, {
+          rawCardNumbers: (deps.paymentProvider ?? 'simulator') === 'simulator',
+        }),
+      );
       await commands.register(notificationCommandsPlugin(deps.identity));
       commands.post('/:context/:command', async (request, reply) => {
         const { context, command } = request.params as { context: string; command: string };

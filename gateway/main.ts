@@ -44,6 +44,7 @@ export async function startGateway(config = loadConfig(), metrics = new Registry
     queries: read.ordering,
     notifications: read.notifications,
     webhookSecret: config.stripeWebhookSecret,
+    paymentProvider: config.paymentProvider,
     live: {
       hub,
       keyPrefix: config.topicPrefix,

@@ -175,8 +175,8 @@ export class OrderingCommands {
       customerId: ctx.actor,
       items: input.items,
       deliveryAddress: { ...input.deliveryAddress, line2: input.deliveryAddress.line2 ?? null },
-      // The card number itself is a test-card token here; a real deployment receives a provider token instead.
-      paymentMethod: { cardLast4: card.slice(-4), cardToken: card },
+      // A payment method id (pm_…) with Stripe; with the simulator, a test card number may stand in for one.
+      paymentMethod: { cardLast4: /^\d{12,19}$/.test(card) ? card.slice(-4) : '', cardToken: card },
     };
     return this.executor.execute(
       orders,

@@ -9,6 +9,7 @@ import type {
 } from '../../commands/ordering/handlers.js';
 import { MAX_PRICE_MINOR } from '../../commands/ordering/menu-item.js';
 import { MAX_LINES, MAX_QUANTITY, MIN_QUANTITY } from '../../commands/ordering/order.js';
+import { HttpError } from '../errors.js';
 import { commandContext } from './context.js';
 
 // POST /commands/ordering/<command>: one route per command, each with its JSON schema.
@@ -41,8 +42,24 @@ interface CommandRoute<Input> {
   readonly roles: readonly Role[];
   readonly created?: boolean;
   readonly schema: Record<string, unknown>;
-  readonly run: (commands: OrderingCommands, input: Input, ctx: CommandContext) => Promise<CommandResult>;
+  readonly run: (
+    commands: OrderingCommands,
+    input: Input,
+    ctx: CommandContext,
+    policy: OrderingCommandPolicy,
+  ) => Promise<CommandResult>;
 }
+
+export interface OrderingCommandPolicy {
+  /**
+   * Whether place-order takes raw card numbers (the simulator's test cards) besides payment method ids. With
+   * Stripe it does not: a card number would be stored in the event log forever and published to Kafka, so
+   * clients send the PaymentMethod id Stripe.js or Elements made (`pm_…`), and no card number enters Ledgerline.
+   */
+  readonly rawCardNumbers: boolean;
+}
+
+const RAW_CARD = /^[0-9 ]+$/;
 
 const route = <Input>(r: CommandRoute<Input>): CommandRoute<unknown> => r as CommandRoute<unknown>;
 const RESTAURANT: readonly Role[] = ['restaurant', 'admin'];
@@ -133,10 +150,21 @@ export const orderingCommandRoutes: readonly CommandRoute<unknown>[] = [
           quantity: { type: 'integer', minimum: MIN_QUANTITY, maximum: MAX_QUANTITY },
         }),
       },
-      payment: obj(['card'], { card: { type: 'string', pattern: '^[0-9 ]{12,23}$' } }),
+      // A test card number (simulator) or a payment method id (`pm_…`, from Stripe.js; the simulator knows
+      // Stripe's test ones, e.g. pm_card_visa).
+      payment: obj(['card'], { card: { type: 'string', pattern: '^([0-9 ]{12,23}|pm_[A-Za-z0-9_]{1,100})$' } }),
       deliveryAddress: address,
     }),
-    run: (c, input, ctx) => c.placeOrder(input, ctx),
+    run: (c, input, ctx, policy) => {
+      if (!policy.rawCardNumbers && RAW_CARD.test(input.payment.card)) {
+        throw new HttpError(
+          400,
+          'RAW_CARD_NUMBER_REFUSED',
+          'send a payment method id (pm_…) made by Stripe.js or Elements; card numbers are not accepted',
+        );
+      }
+      return c.placeOrder(input, ctx);
+    },
   }),
   route<{ orderId: string }>({
     name: 'accept-order',
@@ -176,14 +204,14 @@ export const orderingCommandRoutes: readonly CommandRoute<unknown>[] = [
   }),
 ];
 
-export function orderingCommandsPlugin(commands: OrderingCommands) {
+export function orderingCommandsPlugin(commands: OrderingCommands, policy: OrderingCommandPolicy) {
   return async (app: FastifyInstance): Promise<void> => {
     for (const r of orderingCommandRoutes) {
       app.post(
         `/ordering/${r.name}`,
         { schema: { body: r.schema, response: { 200: result, 201: result } }, config: { roles: r.roles } },
         async (request, reply) => {
-          const out = await r.run(commands, request.body, commandContext(request, `ordering/${r.name}`));
+          const out = await r.run(commands, request.body, commandContext(request, `ordering/${r.name}`), policy);
           reply.header('etag', `"${out.version}"`);
           return reply.status(r.created ? 201 : 200).send(out);
         },

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { seedMenu } from '../support/ordering.js';
 
 let gw: TestGateway;
 const address = { line1: '1 Main St', city: 'Lisbon', postalCode: '1000-001', country: 'PT' };
@@ -262,5 +263,39 @@ describe('optimistic concurrency over HTTP', () => {
     await gw.post('/commands/ordering/place-order', order({ orderId }));
     const res = await gw.post('/commands/ordering/accept-order', { orderId }, { ...asOwner, 'if-match': '"7"' });
     expect(res).toMatchObject({ status: 409, body: { error: { code: 'STREAM_VERSION_CONFLICT' } } });
+  });
+});
+
+describe('payment methods', () => {
+  it('with Stripe, refuses a raw card number (it would live in the event log) and takes a payment method id', async () => {
+    const stripeGw = await startTestGateway('stripemode', {
+      paymentProvider: 'stripe',
+      stripeApiKey: 'sk_test_unused',
+    });
+    try {
+      const menu = await seedMenu(stripeGw.running.write.ordering);
+      const body = (card: string) => ({
+        restaurantId: menu.restaurantId,
+        items: [{ menuItemId: menu.menuItemIds[0], quantity: 1 }],
+        payment: { card },
+        deliveryAddress: address,
+      });
+      const before = await stripeGw.eventCount();
+      const raw = await stripeGw.post('/commands/ordering/place-order', body('4242 4242 4242 4242'), {
+        'x-actor-id': 'c-pm',
+      });
+      expect(raw).toMatchObject({ status: 400, body: { error: { code: 'RAW_CARD_NUMBER_REFUSED' } } });
+      expect(await stripeGw.eventCount()).toBe(before);
+      const method = await stripeGw.post('/commands/ordering/place-order', body('pm_card_visa'), {
+        'x-actor-id': 'c-pm',
+      });
+      expect(method.status).toBe(201);
+      const [placed] = await stripeGw.running.write.store.readStream((method.body as { streamId: string }).streamId);
+      expect(placed?.eventType).toBe('OrderPlaced');
+      const decoded = await stripeGw.running.write.codec.decode(placed!.payload);
+      expect(decoded.data).toMatchObject({ paymentMethod: { cardToken: 'pm_card_visa', cardLast4: '' } });
+    } finally {
+      await stripeGw.close();
+    }
   });
 });

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Role } from '../../commands/identity/account.js';
 import type { TokenService } from '../../gateway/identity/tokens.js';
 import { startGateway } from '../../gateway/main.js';
+import type { Config } from '../../ops/runtime/config.js';
 import { createTestDatabase, testConfig } from './env.js';
 
 export interface TestGateway {
@@ -13,9 +14,9 @@ export interface TestGateway {
 }
 
 /** The real gateway on an ephemeral port, on its own database and topic prefix. */
-export async function startTestGateway(label: string): Promise<TestGateway> {
+export async function startTestGateway(label: string, overrides: Partial<Config> = {}): Promise<TestGateway> {
   const database = await createTestDatabase(label);
-  const running = await startGateway(testConfig(database.url));
+  const running = await startGateway({ ...testConfig(database.url), ...overrides });
   const baseUrl = baseUrlOf(running.app);
   return {
     baseUrl,
