@@ -50,6 +50,9 @@ export async function startGateway(config = loadConfig(), metrics = new Registry
       keyPrefix: config.topicPrefix,
       orderParties: read.ordering.orderParties,
       restaurantOwner: read.ordering.restaurantOwner,
+      // Longer than a query's wait: a live stream is long-lived anyway, and this only delays its start.
+      caughtUpWith: async (position) =>
+        read.ordering.waiter.waitFor(position, await read.ordering.ordersProjection(), { timeoutMs: 15_000 }),
     },
   });
   await app.listen({ host: config.httpHost, port: config.httpPort });

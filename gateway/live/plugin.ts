@@ -12,6 +12,11 @@ export interface LiveDeps extends AccessLookups {
   readonly hub: LiveHub;
   readonly keyPrefix: string;
   readonly orderParties: (orderId: string) => Promise<OrderParties | null>;
+  /**
+   * Read-your-writes before the access check: waits until the orders read model has passed a command's
+   * position, so a client can follow the order it has just placed (else it would not be found yet).
+   */
+  readonly caughtUpWith?: (position: number) => Promise<void>;
   readonly heartbeatMs?: number;
 }
 
@@ -74,11 +79,31 @@ async function streamSse(deps: LiveDeps, request: FastifyRequest, reply: Fastify
 export function livePlugin(deps: LiveDeps, tokens: TokenService) {
   const keys = liveKeys(deps.keyPrefix);
   return async (app: FastifyInstance): Promise<void> => {
-    app.get<{ Params: { orderId: string } }>('/streams/orders/:orderId', async (request, reply) => {
-      const principal = liveCaller(tokens, request);
-      await authorizeOrder(deps, principal, request.params.orderId);
-      await streamSse(deps, request, reply, keys.order(request.params.orderId));
-    });
+    app.get<{ Params: { orderId: string }; Querystring: { after?: number; access_token?: string } }>(
+      '/streams/orders/:orderId',
+      {
+        schema: {
+          params: {
+            type: 'object',
+            required: ['orderId'],
+            properties: { orderId: { type: 'string', pattern: ORDER_ID.source } },
+          },
+          querystring: {
+            type: 'object',
+            properties: {
+              after: { type: 'integer', minimum: 1, description: 'a command’s position: wait until it is projected' },
+              access_token: { type: 'string', maxLength: 4096 },
+            },
+          },
+        },
+      },
+      async (request, reply) => {
+        const principal = liveCaller(tokens, request);
+        if (request.query.after !== undefined) await deps.caughtUpWith?.(request.query.after);
+        await authorizeOrder(deps, principal, request.params.orderId);
+        await streamSse(deps, request, reply, keys.order(request.params.orderId));
+      },
+    );
 
     app.get('/streams/me', async (request, reply) => {
       const principal = liveCaller(tokens, request);
@@ -124,7 +149,7 @@ export function livePlugin(deps: LiveDeps, tokens: TokenService) {
 
       socket.on('message', (raw: Buffer) => {
         void (async () => {
-          let message: { type?: unknown; orderId?: unknown; after?: unknown };
+          let message: { type?: unknown; orderId?: unknown; after?: unknown; position?: unknown };
           try {
             message = JSON.parse(raw.toString('utf8')) as typeof message;
           } catch {
@@ -143,6 +168,24 @@ export function livePlugin(deps: LiveDeps, tokens: TokenService) {
                 return send({ type: 'error', code: 'TOO_MANY_SUBSCRIPTIONS', orderId });
               }
               pending.add(orderId);
+              try {
+                if (
+                  typeof message.position === 'number' &&
+                  Number.isInteger(message.position) &&
+                  message.position > 0
+                ) {
+                  await deps.caughtUpWith?.(message.position);
+                }
+              } catch (error) {
+                pending.delete(orderId);
+                const code = (error as { code?: unknown }).code;
+                return send({
+                  type: 'error',
+                  code: typeof code === 'string' ? code : 'PROJECTION_NOT_CAUGHT_UP',
+                  orderId,
+                  message: `position ${String(message.position)} is not in the read model yet`,
+                });
+              }
               try {
                 await authorizeOrder(deps, principal, orderId);
               } catch {

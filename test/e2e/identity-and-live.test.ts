@@ -208,6 +208,23 @@ describe('live status', () => {
     await second.close();
   });
 
+  it('SSE: ?after=<position> follows an order straight after placing it (read-your-writes before the access check)', async () => {
+    const alice = await signUp();
+    // The projector is stopped, so the order is certainly not in the read model when the stream is asked for.
+    await sys.stopProjector();
+    const { orderId, position } = await placeOrder(alice.accessToken);
+    const opening = openSse(`${base}/streams/orders/${orderId}?after=${position}`, auth(alice.accessToken));
+    const plain = await call('GET', `/streams/orders/${orderId}`, undefined, auth(alice.accessToken));
+    expect(plain.status).toBe(404); // without ?after: not (yet) found
+    await sys.startProjector();
+    const sse = await opening;
+    expect(sse.status).toBe(200);
+    await sse.waitFor((events) => events.some((e) => (e.data as { status: string }).status === 'PENDING'));
+    await sse.close();
+    const malformed = await call('GET', '/streams/orders/not%20an%20id', undefined, auth(alice.accessToken));
+    expect(malformed.status).toBe(400);
+  });
+
   it('SSE: another customer’s order stream is refused', async () => {
     const alice = await signUp();
     const bob = await signUp();
@@ -223,7 +240,6 @@ describe('live status', () => {
     const { orderId, position } = await placeOrder(alice.accessToken);
     const other = await placeOrder(bob.accessToken);
     await projected(other.orderId, other.position, bob.accessToken);
-    await projected(orderId, position, alice.accessToken);
     const socket = new WebSocket(`${base.replace('http', 'ws')}/ws?access_token=${alice.accessToken}`);
     const messages: { type: string; orderId?: string; code?: string; status?: string; data?: { status: string } }[] =
       [];
@@ -232,7 +248,8 @@ describe('live status', () => {
       socket.once('open', resolve);
       socket.once('error', reject);
     });
-    socket.send(JSON.stringify({ type: 'subscribe', orderId }));
+    // `position`: wait until the order just placed is in the read models before checking access.
+    socket.send(JSON.stringify({ type: 'subscribe', orderId, position }));
     socket.send(JSON.stringify({ type: 'subscribe', orderId: other.orderId }));
     await waitUntil(
       async () => messages.some((m) => m.type === 'subscribed') && messages.some((m) => m.type === 'error'),
