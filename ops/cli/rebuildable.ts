@@ -1,4 +1,19 @@
+import {
+  MENU_SEARCH_PROJECTION,
+  menuSearchReadModel,
+  switchMenuSearchAlias,
+} from '../../projections/ordering/menu-search.js';
+import {
+  NOTIFICATIONS_PROJECTION,
+  NOTIFICATIONS_VERSION,
+  notificationsReadModel,
+} from '../../projections/ordering/notifications.js';
 import { ORDERS_PROJECTION, ORDERS_VERSION, ordersReadModel } from '../../projections/ordering/orders.js';
+import {
+  RESTAURANTS_PROJECTION,
+  RESTAURANTS_VERSION,
+  restaurantsReadModel,
+} from '../../projections/ordering/restaurants.js';
 import type { PostgresReadModel } from '../../projections/runtime/postgres.js';
 import type { Config } from '../runtime/config.js';
 import type { Services } from './services.js';
@@ -36,8 +51,44 @@ const orders: RebuildableProjection = {
   model: async (version) => ordersReadModel(version),
 };
 
-/** Every projection the CLI knows; add an entry here when a projection becomes rebuildable. */
-export const rebuildableProjections: readonly RebuildableProjection[] = [orders];
+const restaurants: RebuildableProjection = {
+  name: RESTAURANTS_PROJECTION,
+  description: 'restaurants with owner, status and details (PostgreSQL)',
+  initialVersion: RESTAURANTS_VERSION,
+  topics: restaurantsReadModel(RESTAURANTS_VERSION).topics,
+  model: async (version) => restaurantsReadModel(version),
+};
+
+const notifications: RebuildableProjection = {
+  name: NOTIFICATIONS_PROJECTION,
+  description: 'notification records per customer, by their preferences (PostgreSQL)',
+  initialVersion: NOTIFICATIONS_VERSION,
+  topics: notificationsReadModel(NOTIFICATIONS_VERSION).topics,
+  model: async (version) => notificationsReadModel(version),
+};
+
+const menuSearch: RebuildableProjection = {
+  name: MENU_SEARCH_PROJECTION,
+  description: 'menu items for search (staged in PostgreSQL, indexed in Elasticsearch behind a read alias)',
+  initialVersion: 1,
+  topics: ['ordering.restaurant', 'ordering.menu-item'],
+  model: async (version, env) => menuSearchReadModel(await env.services.search(), version, env.config.topicPrefix),
+  // Queries read the alias, not projection_versions: point it at the new index in one atomic call.
+  activated: async (version, env) =>
+    switchMenuSearchAlias(await env.services.search(), env.config.topicPrefix, version),
+};
+
+/**
+ * Every projection the CLI knows; add an entry here when a projection becomes rebuildable. The order status in
+ * Redis is not one (it is not a PostgreSQL read model): it is rebuilt by bumping its version, whose new consumer
+ * group reads the topic from the start.
+ */
+export const rebuildableProjections: readonly RebuildableProjection[] = [
+  orders,
+  restaurants,
+  notifications,
+  menuSearch,
+];
 
 export function findProjection(name: string): RebuildableProjection | undefined {
   return rebuildableProjections.find((p) => p.name === name);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Client as SearchClient } from '@elastic/elasticsearch';
 import { type Admin, type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import knexFactory, { type Knex } from 'knex';
 // Imported for its side effect as well: it makes BIGINT positions arrive as numbers, as everywhere else.
@@ -41,6 +42,7 @@ export class Services {
   private kafkaClient: Kafka | null = null;
   private codecInstance: EventCodec | null = null;
   private registryInstance: CliRegistry | null = null;
+  private searchPromise: Promise<SearchClient> | null = null;
   private readonly consumers = new Set<Consumer>();
   private readonly pools: Knex[] = [];
 
@@ -76,6 +78,25 @@ export class Services {
   registry(): CliRegistry {
     this.registryInstance ??= createCliRegistry(this.config.registryUrl);
     return this.registryInstance;
+  }
+
+  /** The search engine (SEARCH_URL), probed with a cluster health call. */
+  search(): Promise<SearchClient> {
+    this.searchPromise ??= (async () => {
+      const client = new SearchClient({ node: this.config.searchUrl, requestTimeout: 15_000, maxRetries: 1 });
+      try {
+        await withTimeout(
+          client.cluster.health({ timeout: '2s' }),
+          CONNECT_TIMEOUT_MS + 1500,
+          'connecting to Elasticsearch',
+        );
+      } catch (error) {
+        await client.close().catch(() => undefined);
+        throw serviceFailure('Elasticsearch', addressOf(this.config.searchUrl, 9200), error);
+      }
+      return client;
+    })();
+    return this.searchPromise;
   }
 
   kafka(): Kafka {
@@ -141,6 +162,8 @@ export class Services {
     await producer?.disconnect().catch(() => undefined);
     const admin = await this.adminPromise?.catch(() => null);
     await admin?.disconnect().catch(() => undefined);
+    const search = await this.searchPromise?.catch(() => null);
+    await search?.close().catch(() => undefined);
     await Promise.all(this.pools.map((db) => db.destroy().catch(() => undefined)));
   }
 

@@ -1,9 +1,16 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { Client as SearchClient } from '@elastic/elasticsearch';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  MENU_SEARCH_PROJECTION,
+  menuSearchAliasTargets,
+  menuSearchIndex,
+} from '../../projections/ordering/menu-search.js';
 import { ORDERS_PROJECTION, ordersTables } from '../../projections/ordering/orders.js';
+import { RESTAURANTS_PROJECTION, restaurantsTable } from '../../projections/ordering/restaurants.js';
 import { versionKey } from '../../projections/runtime/tables.js';
 import { groupIdOf } from '../../projections/runtime/types.js';
 import { activeVersion } from '../../projections/runtime/versions.js';
@@ -601,6 +608,39 @@ describe('ledger projections rebuild', () => {
     const dropActive = await ledger(['projections', 'drop', ORDERS_PROJECTION, '3']);
     expect(dropActive.code).toBe(1);
     expect(dropActive.stderr).toMatch(/active version/);
+  });
+
+  it('rebuilds the restaurants and the menu search too; the search alias follows the switch', async () => {
+    await projectionCaughtUpWith(sys.write.db, RESTAURANTS_PROJECTION, 1, 'ordering.restaurant');
+    const before = await sys.read.readDb(restaurantsTable(1)).orderBy('restaurant_id').select();
+    expect(before.length).toBeGreaterThan(0);
+    const restaurants = await ledgerJson<Record<string, unknown>>([
+      'projections',
+      'rebuild',
+      RESTAURANTS_PROJECTION,
+      '--keep-old',
+    ]);
+    expect(restaurants).toMatchObject({ version: 2, activated: true, isolated: { count: 0 } });
+    expect(await sys.read.readDb(restaurantsTable(2)).orderBy('restaurant_id').select()).toEqual(before);
+
+    const search = new SearchClient({ node: sys.config.searchUrl });
+    try {
+      const prefix = sys.config.topicPrefix;
+      const menu = await ledgerJson<Record<string, unknown>>([
+        'projections',
+        'rebuild',
+        MENU_SEARCH_PROJECTION,
+        '--keep-old',
+      ]);
+      expect(menu).toMatchObject({ version: 2, activated: true, isolated: { count: 0 } });
+      expect(await menuSearchAliasTargets(search, prefix)).toEqual([menuSearchIndex(prefix, 2)]);
+      await search.indices.refresh({ index: [menuSearchIndex(prefix, 1), menuSearchIndex(prefix, 2)] });
+      const count = async (version: number) => (await search.count({ index: menuSearchIndex(prefix, version) })).count;
+      expect(await count(2)).toBe(await count(1));
+      expect(await count(2)).toBeGreaterThan(0);
+    } finally {
+      await search.close();
+    }
   });
 
   it('refuses an unknown projection as a wrong invocation', async () => {
