@@ -80,28 +80,7 @@ export class LiveHub {
       }
     }
     this.listeners.get(key)!.add(wrapped);
-    if (after !== undefined) {
-      let lastSent = after === 'latest' ? '0-0' : after;
-      if (after === 'latest') {
-        for (const [id, fields] of await this.client.xrevrange(key, '+', '-', 'COUNT', 1)) {
-          listener({ id, data: parse(fields) });
-          lastSent = id;
-        }
-      } else {
-        // The backlog may be longer than a page: read until it is exhausted.
-        for (;;) {
-          const page = await this.client.xrange(key, `(${lastSent}`, '+', 'COUNT', BACKLOG_PAGE);
-          for (const [id, fields] of page) {
-            listener({ id, data: parse(fields) });
-            lastSent = id;
-          }
-          if (page.length < BACKLOG_PAGE) break;
-        }
-      }
-      replaying = false;
-      for (const entry of buffered) if (compareIds(entry.id, lastSent) > 0) listener(entry);
-    }
-    return () => {
+    const stop = () => {
       const current = this.listeners.get(key);
       current?.delete(wrapped);
       if (current && current.size === 0) {
@@ -109,6 +88,42 @@ export class LiveHub {
         this.cursors.delete(key);
       }
     };
+    try {
+      if (after !== undefined) await this.replay(key, listener, after, buffered, () => (replaying = false));
+    } catch (error) {
+      stop(); // a failed replay must not leave a listener behind, buffering forever
+      throw error;
+    }
+    return stop;
+  }
+
+  /** Sends the backlog after `after`, then what arrived meanwhile and is newer. */
+  private async replay(
+    key: string,
+    listener: Listener,
+    after: string,
+    buffered: LiveEntry[],
+    live: () => void,
+  ): Promise<void> {
+    let lastSent = after === 'latest' ? '0-0' : after;
+    if (after === 'latest') {
+      for (const [id, fields] of await this.client.xrevrange(key, '+', '-', 'COUNT', 1)) {
+        listener({ id, data: parse(fields) });
+        lastSent = id;
+      }
+    } else {
+      // The backlog may be longer than a page: read until it is exhausted.
+      for (;;) {
+        const page = await this.client.xrange(key, `(${lastSent}`, '+', 'COUNT', BACKLOG_PAGE);
+        for (const [id, fields] of page) {
+          listener({ id, data: parse(fields) });
+          lastSent = id;
+        }
+        if (page.length < BACKLOG_PAGE) break;
+      }
+    }
+    live();
+    for (const entry of buffered) if (compareIds(entry.id, lastSent) > 0) listener(entry);
   }
 
   /** One blocking read over every stream someone here listens to; false when nobody listens (the loop idles). */

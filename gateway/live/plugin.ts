@@ -56,6 +56,7 @@ async function streamSse(deps: LiveDeps, request: FastifyRequest, reply: Fastify
   );
   if (request.socket.destroyed) {
     unsubscribe(); // the client left while we subscribed
+    reply.hijack(); // nothing to answer
     return;
   }
   reply.hijack();
@@ -178,6 +179,7 @@ export function livePlugin(deps: LiveDeps, tokens: TokenService) {
                 }
               } catch (error) {
                 pending.delete(orderId);
+                cancelled.delete(orderId);
                 const code = (error as { code?: unknown }).code;
                 return send({
                   type: 'error',
@@ -190,6 +192,7 @@ export function livePlugin(deps: LiveDeps, tokens: TokenService) {
                 await authorizeOrder(deps, principal, orderId);
               } catch {
                 pending.delete(orderId);
+                cancelled.delete(orderId);
                 return send({
                   type: 'error',
                   code: 'ORDER_NOT_FOUND',
@@ -216,6 +219,10 @@ export function livePlugin(deps: LiveDeps, tokens: TokenService) {
                     }),
                   after,
                 )
+                .catch((error: unknown) => {
+                  cancelled.delete(orderId); // an unsubscribe meanwhile must not cancel a later subscribe
+                  throw error;
+                })
                 .finally(() => pending.delete(orderId));
               // The socket may have closed, or the order been unsubscribed, while this subscription was being made.
               if (socket.readyState !== socket.OPEN || cancelled.delete(orderId)) {

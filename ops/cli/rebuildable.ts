@@ -1,5 +1,7 @@
 import {
   MENU_SEARCH_PROJECTION,
+  menuSearchAliasTargets,
+  menuSearchIndex,
   menuSearchReadModel,
   switchMenuSearchAlias,
 } from '../../projections/ordering/menu-search.js';
@@ -39,8 +41,10 @@ export interface RebuildableProjection {
   readonly topics: readonly string[];
   /** Its read model at `version`. */
   model(version: number, env: ProjectionEnv): Promise<PostgresReadModel>;
-  /** Runs after reads were switched to `version`, for storage the switch row does not cover (a search alias). */
+  /** Runs just before reads switch to `version`, for storage the switch row does not cover (a search alias). */
   activated?(version: number, env: ProjectionEnv): Promise<void>;
+  /** Why `version` must not be dropped because something still reads it (a search alias), or null. */
+  readsFrom?(version: number, env: ProjectionEnv): Promise<string | null>;
 }
 
 const orders: RebuildableProjection = {
@@ -76,6 +80,11 @@ const menuSearch: RebuildableProjection = {
   // Queries read the alias, not projection_versions: point it at the new index in one atomic call.
   activated: async (version, env) =>
     switchMenuSearchAlias(await env.services.search(), env.config.topicPrefix, version),
+  readsFrom: async (version, env) => {
+    const index = menuSearchIndex(env.config.topicPrefix, version);
+    const targets = await menuSearchAliasTargets(await env.services.search(), env.config.topicPrefix);
+    return targets.includes(index) ? `the search alias points at ${index}` : null;
+  },
 };
 
 /**

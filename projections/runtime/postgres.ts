@@ -57,10 +57,13 @@ export async function applyInTransaction(
          ) buckets ORDER BY b`,
         [key, streams],
       );
-      const seen = await trx('projection_streams')
-        .where('projection', key)
-        .whereIn('stream_id', streams)
-        .select('stream_id', 'version');
+      // One array parameter rather than one per stream: a 5,000-stream batch parses and binds far faster.
+      const seen = (
+        await trx.raw(
+          'SELECT stream_id, version FROM projection_streams WHERE projection = ? AND stream_id = ANY(?::text[])',
+          [key, streams],
+        )
+      ).rows;
       const versions = new Map<string, number>(
         seen.map((r: { stream_id: string; version: number }) => [r.stream_id, r.version]),
       );

@@ -45,6 +45,8 @@ export interface RebuildOptions {
    * result says so and the live version keeps serving.
    */
   readonly acceptIsolated?: boolean;
+  /** Runs just before reads switch (for storage the switch row does not cover); if it throws, nothing switches. */
+  readonly beforeActivate?: () => Promise<void>;
   readonly onProgress?: (progress: RebuildProgress) => void;
 }
 
@@ -120,6 +122,9 @@ export async function rebuildPostgresProjection(options: RebuildOptions): Promis
   }
   const isolated = isolator.report();
   const activated = (options.activate ?? true) && (isolated.count === 0 || options.acceptIsolated === true);
-  if (activated) await activateVersion(readDb, model.name, model.version);
+  if (activated) {
+    await options.beforeActivate?.();
+    await activateVersion(readDb, model.name, model.version);
+  }
   return { events: read, seconds: (performance.now() - started) / 1000, isolated, activated };
 }

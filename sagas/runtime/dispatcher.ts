@@ -135,11 +135,36 @@ export class SagaCommandDispatcher {
     if (!claim) return false;
     try {
       const outcome = await this.invoke(claim.row);
-      await this.db.transaction((trx) => this.record(trx, claim.row, outcome));
+      await this.db
+        .transaction((trx) => this.record(trx, claim.row, outcome))
+        .catch(async (error: unknown) => {
+          // The handler ran but its outcome could not be recorded: count the attempt and back off, best effort, so
+          // a persistent failure here does not call the provider again on every poll.
+          await this.postpone(claim.row, error).catch(() => undefined);
+          throw error;
+        });
     } finally {
       await claim.release();
     }
     return true;
+  }
+
+  private async postpone(row: CommandRow, error: unknown): Promise<void> {
+    const attempts = row.attempts + 1;
+    const delayMs = (this.options.backoffBaseMs ?? 1000) * 2 ** Math.min(attempts - 1, 10);
+    await this.pending(this.db, row).update({
+      attempts,
+      last_error: `recording the outcome failed: ${error instanceof Error ? error.message : String(error)}`,
+      next_attempt_at: new Date(this.now().getTime() + delayMs),
+    });
+  }
+
+  /**
+   * The command's row as claimed. Updates go through it: if the claim was lost meanwhile (the lock's session
+   * ended and another process took the command over), they change nothing and the outcome is not recorded twice.
+   */
+  private pending(db: Knex | Knex.Transaction, row: CommandRow) {
+    return db('saga_commands').where({ id: row.id, status: 'pending', attempts: row.attempts });
   }
 
   /**
@@ -223,9 +248,13 @@ export class SagaCommandDispatcher {
   private async record(trx: Knex.Transaction, row: CommandRow, outcome: Outcome): Promise<void> {
     const attempts = row.attempts + 1;
     if (outcome.ok) {
-      await trx('saga_commands')
-        .where('id', row.id)
-        .update({ status: 'done', attempts, done_at: trx.fn.now(), last_error: null });
+      const updated = await this.pending(trx, row).update({
+        status: 'done',
+        attempts,
+        done_at: trx.fn.now(),
+        last_error: null,
+      });
+      if (updated === 0) return this.lostClaim(row);
       await timeline(trx, row.saga_type, row.saga_id, 'command-done', {
         step: row.step,
         kind: row.kind,
@@ -243,18 +272,22 @@ export class SagaCommandDispatcher {
     if (known && deferMs !== null && deferredFor < (this.options.maxDeferralMs ?? 15 * 60_000)) {
       // Nothing was attempted (a circuit breaker refused the call): try again then, without using up an
       // attempt, so a provider outage delays saga steps instead of exhausting their retries.
-      await trx('saga_commands')
-        .where('id', row.id)
-        .update({ last_error: message, next_attempt_at: new Date(this.now().getTime() + deferMs) });
+      await this.pending(trx, row).update({
+        last_error: message,
+        next_attempt_at: new Date(this.now().getTime() + deferMs),
+      });
       this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'deferred' });
       return;
     }
     const maxAttempts = this.options.maxAttempts ?? 5;
     if (known && this.isTransient(error) && attempts < maxAttempts) {
       const delayMs = (this.options.backoffBaseMs ?? 1000) * 2 ** (attempts - 1);
-      await trx('saga_commands')
-        .where('id', row.id)
-        .update({ attempts, last_error: message, next_attempt_at: new Date(this.now().getTime() + delayMs) });
+      const updated = await this.pending(trx, row).update({
+        attempts,
+        last_error: message,
+        next_attempt_at: new Date(this.now().getTime() + delayMs),
+      });
+      if (updated === 0) return this.lostClaim(row);
       await timeline(trx, row.saga_type, row.saga_id, 'command-retry', {
         step: row.step,
         attempts,
@@ -264,9 +297,13 @@ export class SagaCommandDispatcher {
       this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'retry' });
       return;
     }
-    await trx('saga_commands')
-      .where('id', row.id)
-      .update({ status: 'failed', attempts, last_error: message, done_at: trx.fn.now() });
+    const updated = await this.pending(trx, row).update({
+      status: 'failed',
+      attempts,
+      last_error: message,
+      done_at: trx.fn.now(),
+    });
+    if (updated === 0) return this.lostClaim(row);
     this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'failed' });
     this.logger.warn(
       { saga: row.saga_type, sagaId: row.saga_id, step: row.step, attempts, error: message },
@@ -283,6 +320,13 @@ export class SagaCommandDispatcher {
           error: compensationError instanceof Error ? compensationError.message : String(compensationError),
         });
       });
+  }
+
+  private lostClaim(row: CommandRow): void {
+    this.logger.warn(
+      { saga: row.saga_type, sagaId: row.saga_id, step: row.step },
+      'saga command was taken over while it ran (its lock session ended); its outcome is left to the other run',
+    );
   }
 
   private async compensate(trx: Knex.Transaction, row: CommandRow, attempts: number, error: string): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { ProjectedEvent } from '../../projections/runtime/types.js';
-import { loadSaga, persistReaction, SagaVersionConflict } from './store.js';
+import { type CommandCause, loadSaga, persistReaction, SagaVersionConflict } from './store.js';
 import type { SagaDefinition } from './types.js';
 
 const MAX_ATTEMPTS = 10;
@@ -42,12 +42,9 @@ export async function reactToEvent<State>(
             kind: 'event',
             detail: { eventType: event.eventType, eventId: event.eventId, streamVersion: event.streamVersion },
           },
-          // The commands continue the event's flow: same correlation and trace, caused by this event.
-          {
-            correlationId: event.correlationId || sagaId,
-            causationId: event.eventId,
-            ...(event.traceId ? { traceId: event.traceId } : {}),
-          },
+          // The commands continue the saga's flow (the correlation and trace of the event that started it, even
+          // when this event came from elsewhere, e.g. a provider's webhook), caused by this event.
+          causeOf(event, loaded?.origin ?? null, sagaId),
         );
         return 'applied' as const;
       });
@@ -60,4 +57,13 @@ export async function reactToEvent<State>(
       await new Promise((r) => setTimeout(r, 10 * attempt));
     }
   }
+}
+
+function causeOf(event: ProjectedEvent, origin: CommandCause | null, sagaId: string): CommandCause {
+  const traceId = origin?.traceId ?? event.traceId;
+  return {
+    correlationId: origin?.correlationId ?? (event.correlationId || sagaId),
+    causationId: event.eventId,
+    ...(traceId ? { traceId } : {}),
+  };
 }

@@ -16,6 +16,8 @@ export interface LoadedSaga<State> {
   readonly state: State;
   /** 0 when the saga does not exist yet. */
   readonly version: number;
+  /** The flow the saga belongs to (its first event's correlation and trace); null for sagas from before. */
+  readonly origin?: CommandCause | null;
 }
 
 export async function loadSaga<State>(
@@ -25,8 +27,10 @@ export async function loadSaga<State>(
 ): Promise<LoadedSaga<State> | null> {
   const row = await trx('saga_instances')
     .where({ saga_type: definition.name, saga_id: sagaId })
-    .first('state', 'version');
-  return row ? { state: row.state as State, version: row.version as number } : null;
+    .first('state', 'version', 'origin');
+  return row
+    ? { state: row.state as State, version: row.version as number, origin: (row.origin as CommandCause | null) ?? null }
+    : null;
 }
 
 export async function timeline(

@@ -61,8 +61,18 @@ export async function ensureSagaTables(db: Knex): Promise<void> {
       CREATE INDEX IF NOT EXISTS saga_deadlines_due ON saga_deadlines (due_at) WHERE status = 'scheduled';
       -- Where a command comes from (correlation, causation and trace ids of the event that led to it), so the
       -- events it appends continue the client's flow; a saga's origin serves commands of deadlines and failures.
-      ALTER TABLE saga_commands ADD COLUMN IF NOT EXISTS cause jsonb;
-      ALTER TABLE saga_instances ADD COLUMN IF NOT EXISTS origin jsonb;
+      -- Checked first: ALTER TABLE takes an exclusive lock even when the column exists, and this runs at every
+      -- start, beside running sagas.
+      DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = 'saga_commands' AND column_name = 'cause') THEN
+          ALTER TABLE saga_commands ADD COLUMN cause jsonb;
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = 'saga_instances' AND column_name = 'origin') THEN
+          ALTER TABLE saga_instances ADD COLUMN origin jsonb;
+        END IF;
+      END $$;
     `,
   );
 }

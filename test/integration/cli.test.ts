@@ -8,6 +8,7 @@ import {
   MENU_SEARCH_PROJECTION,
   menuSearchAliasTargets,
   menuSearchIndex,
+  switchMenuSearchAlias,
 } from '../../projections/ordering/menu-search.js';
 import { ORDERS_PROJECTION, ordersTables } from '../../projections/ordering/orders.js';
 import { RESTAURANTS_PROJECTION, restaurantsTable } from '../../projections/ordering/restaurants.js';
@@ -638,6 +639,18 @@ describe('ledger projections rebuild', () => {
       const count = async (version: number) => (await search.count({ index: menuSearchIndex(prefix, version) })).count;
       expect(await count(2)).toBe(await count(1));
       expect(await count(2)).toBeGreaterThan(0);
+      // An index the alias still points at is never dropped (say a switch half-failed and reads stayed on v1).
+      await waitUntil(
+        async () => sys.projector?.runners.get(MENU_SEARCH_PROJECTION)?.version === 2,
+        30_000,
+        'the projector to follow menu search to v2',
+      );
+      await switchMenuSearchAlias(search, prefix, 1);
+      const drop = await ledger(['projections', 'drop', MENU_SEARCH_PROJECTION, '1']);
+      expect(drop.code).toBe(1);
+      expect(drop.stderr).toMatch(/is still read: the search alias points at/);
+      expect(await search.indices.exists({ index: menuSearchIndex(prefix, 1) })).toBe(true);
+      await switchMenuSearchAlias(search, prefix, 2);
     } finally {
       await search.close();
     }

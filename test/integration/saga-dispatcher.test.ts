@@ -123,4 +123,17 @@ describe('saga command dispatcher', () => {
     // Issued 20 minutes ago (past the 15-minute default): the outage counts against its attempts again.
     expect(await row(stale)).toMatchObject({ status: 'pending', attempts: 1 });
   });
+
+  it('records nothing when the command was taken over and finished elsewhere while its handler ran', async () => {
+    const sagaId = await enqueue('overtaken', 1);
+    const d = dispatcher({
+      // Another process's run finishing first (as after this one's lock session died): the row is done already.
+      overtaken: async () => {
+        await db('saga_commands').where({ saga_id: sagaId }).update({ status: 'done', attempts: 1 });
+      },
+    });
+    expect(await d.runDue()).toBe(1);
+    const done = await db('saga_timeline').where({ saga_id: sagaId, kind: 'command-done' }).count({ n: '*' }).first();
+    expect(Number(done?.n)).toBe(0);
+  });
 });

@@ -162,7 +162,10 @@ async function list(ctx: ActionContext): Promise<ProjectionList> {
 async function dropVersion(ctx: ActionContext, projection: RebuildableProjection, version: number): Promise<void> {
   const db = await ctx.services.readDb();
   const admin = await ctx.services.admin();
-  const model = await projection.model(version, { config: ctx.config, services: ctx.services });
+  const env = { config: ctx.config, services: ctx.services };
+  const stillRead = await projection.readsFrom?.(version, env);
+  if (stillRead) throw new CliError(`${projection.name} v${version} is still read: ${stillRead}; nothing dropped`);
+  const model = await projection.model(version, env);
   await model.dropTables(db);
   const key = versionKey(projection.name, version);
   await db('projection_streams').where('projection', key).delete();
@@ -214,13 +217,14 @@ async function rebuild(
     admin,
     batchSize: opts.batchSize,
     acceptIsolated: opts.acceptIsolated === true,
+    // Storage the version switch does not cover (a search alias) moves first: if that fails, nothing switched.
+    beforeActivate: () => projection.activated?.(version, env) ?? Promise.resolve(),
     onProgress: (p) => {
       last = { read: p.read, total: p.total };
       progress.update(p.read, p.total);
     },
   });
   progress.finish(last.read, last.total);
-  if (result.activated) await projection.activated?.(version, env);
 
   let keptBecause: string | null = null;
   if (!result.activated) {
