@@ -43,12 +43,13 @@ export async function applyInTransaction(
   model: PostgresReadModel,
   events: readonly ProjectedEvent[],
   source: BatchSource | null,
+  options: { readonly exclusive?: boolean } = {},
 ): Promise<number> {
   if (events.length === 0 && !source) return 0;
   return db.transaction(async (trx) => {
     const streams = [...new Set(events.map((e) => e.streamId))].sort();
     let fresh: ProjectedEvent[] = [];
-    if (streams.length > 0) {
+    if (streams.length > 0 && !options.exclusive) {
       // Serialises two consumers of one stream during a rebalance hand-over; sorted, so never a deadlock. Streams
       // share 1024 lock buckets per projection, so a 5,000-stream rebuild batch cannot exhaust the lock table.
       await trx.raw(
@@ -57,6 +58,8 @@ export async function applyInTransaction(
          ) buckets ORDER BY b`,
         [key, streams],
       );
+    }
+    if (streams.length > 0) {
       // One array parameter rather than one per stream: a 5,000-stream batch parses and binds far faster.
       const seen = (
         await trx.raw(

@@ -90,7 +90,11 @@ export async function rebuildPostgresProjection(options: RebuildOptions): Promis
   const batchSize = options.batchSize ?? 5000;
   const fetchAfter = async (after: number): Promise<DecodedOrNot[]> =>
     decodeEach(codec, await store.readAll(after, highWater, batchSize, model.topics));
-  const isolator = new PoisonIsolator((events) => applyInTransaction(readDb, key, model, events, null));
+  // Exclusive: nothing else writes a version while it is being built (its consumer group has no members until
+  // reads switch to it), so the per-stream hand-over locks are skipped.
+  const isolator = new PoisonIsolator((events) =>
+    applyInTransaction(readDb, key, model, events, null, { exclusive: true }),
+  );
   // The next batch is read and decoded while this one is written: the two use different connections.
   let next = fetchAfter(0);
   for (;;) {
