@@ -47,29 +47,38 @@ export interface RebuildableProjection {
   readsFrom?(version: number, env: ProjectionEnv): Promise<string | null>;
 }
 
-const orders: RebuildableProjection = {
-  name: ORDERS_PROJECTION,
-  description: 'orders by customer and restaurant, and daily restaurant figures (PostgreSQL)',
-  initialVersion: ORDERS_VERSION,
-  topics: ordersReadModel(ORDERS_VERSION).topics,
-  model: async (version) => ordersReadModel(version),
-};
+/** A projection whose storage is a PostgreSQL read model made by `factory(version)` and nothing else. */
+const postgresBacked = (
+  name: string,
+  description: string,
+  initialVersion: number,
+  factory: (version: number) => PostgresReadModel,
+): RebuildableProjection => ({
+  name,
+  description,
+  initialVersion,
+  topics: factory(initialVersion).topics,
+  model: async (version) => factory(version),
+});
 
-const restaurants: RebuildableProjection = {
-  name: RESTAURANTS_PROJECTION,
-  description: 'restaurants with owner, status and details (PostgreSQL)',
-  initialVersion: RESTAURANTS_VERSION,
-  topics: restaurantsReadModel(RESTAURANTS_VERSION).topics,
-  model: async (version) => restaurantsReadModel(version),
-};
-
-const notifications: RebuildableProjection = {
-  name: NOTIFICATIONS_PROJECTION,
-  description: 'notification records per customer, by their preferences (PostgreSQL)',
-  initialVersion: NOTIFICATIONS_VERSION,
-  topics: notificationsReadModel(NOTIFICATIONS_VERSION).topics,
-  model: async (version) => notificationsReadModel(version),
-};
+const orders = postgresBacked(
+  ORDERS_PROJECTION,
+  'orders by customer and restaurant, and daily restaurant figures (PostgreSQL)',
+  ORDERS_VERSION,
+  ordersReadModel,
+);
+const restaurants = postgresBacked(
+  RESTAURANTS_PROJECTION,
+  'restaurants with owner, status and details (PostgreSQL)',
+  RESTAURANTS_VERSION,
+  restaurantsReadModel,
+);
+const notifications = postgresBacked(
+  NOTIFICATIONS_PROJECTION,
+  'notification records per customer, by their preferences (PostgreSQL)',
+  NOTIFICATIONS_VERSION,
+  notificationsReadModel,
+);
 
 const menuSearch: RebuildableProjection = {
   name: MENU_SEARCH_PROJECTION,

@@ -15,7 +15,7 @@ import { sagaAsProjection } from '../../sagas/runtime/as-projection.js';
 import { uniqueSuffix } from '../support/env.js';
 import { baseUrlOf } from '../support/gateway.js';
 import { consumeUntil } from '../support/kafka.js';
-import { seedMenu } from '../support/ordering.js';
+import { placeOrderBody, seedMenu } from '../support/ordering.js';
 import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -131,12 +131,7 @@ describe('order/payment saga end to end', () => {
         'x-request-id': requestId,
         traceparent: `00-${traceId}-${'ab'.repeat(8)}-01`,
       },
-      body: JSON.stringify({
-        restaurantId: menu.restaurantId,
-        items: [{ menuItemId: menu.menuItemIds[0], quantity: 1 }],
-        payment: { card: '4242424242424242' },
-        deliveryAddress: address,
-      }),
+      body: JSON.stringify(placeOrderBody(menu)),
     });
     expect(res.status).toBe(201);
     expect(res.headers.get('x-trace-id')).toBe(traceId);

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../gateway/main.js';
 import { baseUrlOf, bearer } from '../support/gateway.js';
-import { seedMenu } from '../support/ordering.js';
+import { placeOrderBody, seedMenu } from '../support/ordering.js';
 import { startTestSystem, type TestSystem } from '../support/system.js';
 
 let sys: TestSystem;
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 let base: string;
 let menu: { restaurantId: string; menuItemIds: string[] };
-const address = { line1: '1 Main St', city: 'Lisbon', postalCode: '1000-001', country: 'PT' };
 
 beforeAll(async () => {
   sys = await startTestSystem('e2equery');
@@ -31,12 +30,7 @@ const place = async (customer: string) => {
   const response = await fetch(`${base}/commands/ordering/place-order`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...bearer(gateway.tokens, { 'x-actor-id': customer }) },
-    body: JSON.stringify({
-      restaurantId: menu.restaurantId,
-      items: [{ menuItemId: menu.menuItemIds[0], quantity: 2 }],
-      payment: { card: '4242424242424242' },
-      deliveryAddress: address,
-    }),
+    body: JSON.stringify(placeOrderBody(menu, { quantity: 2 })),
   });
   expect(response.status).toBe(201);
   return (await response.json()) as { streamId: string; version: number; position: number };

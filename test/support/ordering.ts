@@ -41,3 +41,14 @@ export async function placeOrder(
   );
   return { orderId, ...result };
 }
+
+/** The JSON body of POST /commands/ordering/place-order for one line of the menu's first item. */
+export const placeOrderBody = (
+  menu: { restaurantId: string; menuItemIds: readonly string[] },
+  options: { quantity?: number; card?: string } = {},
+) => ({
+  restaurantId: menu.restaurantId,
+  items: [{ menuItemId: menu.menuItemIds[0], quantity: options.quantity ?? 1 }],
+  payment: { card: options.card ?? '4242424242424242' },
+  deliveryAddress: { line1: '1 Main St', city: 'Lisbon', postalCode: '1000-001', country: 'PT' },
+});
