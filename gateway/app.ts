@@ -19,7 +19,7 @@ import { httpMetrics } from './metrics.js';
 import { type NotificationQueryDeps, notificationCommandsPlugin, notificationQueriesPlugin } from './notifications.js';
 import { type OrderingQueryDeps, orderingQueriesPlugin } from './queries/ordering.js';
 import { type RateLimitOptions, rateLimiter } from './rate-limit.js';
-import { tracing } from './trace.js';
+import { tracedChildLogger, tracing } from './trace.js';
 import { validatorCompiler } from './validation.js';
 import { webhooksPlugin } from './webhooks.js';
 
@@ -49,6 +49,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     bodyLimit: deps.bodyLimitBytes ?? 64 * 1024,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    childLoggerFactory: tracedChildLogger,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,6 +19,26 @@ export function traceIdFrom(traceparent: unknown): string | null {
   return id && !/^0+$/.test(id) ? id : null;
 }
 
+const traces = new WeakMap<IncomingMessage, string>();
+
+/** The trace id of a raw request: decided once (continued from `traceparent` or new), then remembered. */
+export function traceOf(raw: IncomingMessage): string {
+  let id = traces.get(raw);
+  if (!id) {
+    id = traceIdFrom(raw.headers.traceparent) ?? randomBytes(16).toString('hex');
+    traces.set(raw, id);
+  }
+  return id;
+}
+
+/** Fastify's childLoggerFactory: every log line of a request carries its trace id beside the request id. */
+export const tracedChildLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = (
+  logger,
+  bindings,
+  options,
+  raw,
+) => logger.child({ ...bindings, traceId: traceOf(raw) }, options);
+
 /**
  * Gives every request a trace id (made here, or continued from the caller's `traceparent`) and answers it in
  * `x-trace-id`. Commands store it in their events' metadata, the relay carries it in a `trace-id` header, and
@@ -26,7 +47,7 @@ export function traceIdFrom(traceparent: unknown): string | null {
 export function tracing(app: FastifyInstance): void {
   app.decorateRequest('traceId', '');
   app.addHook('onRequest', async (request: FastifyRequest, reply) => {
-    request.traceId = traceIdFrom(request.headers.traceparent) ?? randomBytes(16).toString('hex');
+    request.traceId = traceOf(request.raw);
     reply.header('x-trace-id', request.traceId);
   });
 }

@@ -1,5 +1,9 @@
+import type { IncomingMessage } from 'node:http';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { traceIdFrom } from '../../gateway/trace.js';
+import { tracedChildLogger, traceIdFrom, traceOf } from '../../gateway/trace.js';
 
 describe('traceparent', () => {
   it('continues the caller’s trace from a valid W3C traceparent', () => {
@@ -22,5 +26,33 @@ describe('traceparent', () => {
       expect(traceIdFrom(bad)).toBeNull();
     }
     expect(traceIdFrom(['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'])).toBeNull();
+  });
+});
+
+describe('a request’s trace', () => {
+  const raw = (traceparent?: string) => ({ headers: traceparent ? { traceparent } : {} }) as IncomingMessage;
+
+  it('is decided once per request: continued from traceparent, or new and then stable', () => {
+    expect(traceOf(raw('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'))).toBe(
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+    );
+    const fresh = raw();
+    expect(traceOf(fresh)).toMatch(/^[0-9a-f]{32}$/);
+    expect(traceOf(fresh)).toBe(traceOf(fresh));
+    expect(traceOf(raw())).not.toBe(traceOf(fresh));
+  });
+
+  it('is on every log line of the request', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const request = raw('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+    const log = tracedChildLogger.call({} as FastifyInstance, pino(sink), { reqId: 'r-1' }, {}, request);
+    log.info('handled');
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ reqId: 'r-1', traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
   });
 });
