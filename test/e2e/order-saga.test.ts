@@ -31,7 +31,7 @@ const address = { line1: '1 Main St', city: 'Lisbon', postalCode: '1000-001', co
 // test accepts → the saga sees it), short enough for the timeout tests to wait it out.
 const ACCEPTANCE_MS = 8000;
 /** The provider-errors test opens the payment circuit; the test after it sees the next order wait for it. */
-const CIRCUIT_OPEN_MS = 8000;
+const CIRCUIT_OPEN_MS = 15_000; // generous: the next order must reach the dispatcher while it is still open
 
 beforeAll(async () => {
   sys = await startTestSystem('saga');
