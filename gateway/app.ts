@@ -42,13 +42,21 @@ export interface GatewayDeps {
   readonly corsOrigins?: readonly string[];
 }
 
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's request id when it is a plausible id, else a new UUID. */
+export const requestIdOf = (header: string | string[] | undefined): string =>
+  typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+
 /** The HTTP gateway: commands and queries are separate plugins with separate dependencies. */
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.bodyLimitBytes ?? 64 * 1024,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // The caller's x-request-id becomes the correlation id stored with every event of the request: taken only
+    // when it looks like an id, never an arbitrary 16 KB header kept forever.
+    requestIdHeader: false,
+    genReqId: (raw) => requestIdOf(raw.headers['x-request-id']),
     childLoggerFactory: tracedChildLogger,
   });
   app.setValidatorCompiler(validatorCompiler);

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { requestIdOf } from '../../gateway/app.js';
 import { tracedChildLogger, traceIdFrom, traceOf } from '../../gateway/trace.js';
 
 describe('traceparent', () => {
@@ -54,5 +55,14 @@ describe('a request’s trace', () => {
     const log = tracedChildLogger.call({} as FastifyInstance, pino(sink), { reqId: 'r-1' }, {}, request);
     log.info('handled');
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ reqId: 'r-1', traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
+  });
+});
+
+describe('request ids', () => {
+  it('takes the caller’s x-request-id when it looks like an id, else makes one', () => {
+    expect(requestIdOf('req-42.a:b_C')).toBe('req-42.a:b_C');
+    for (const bad of [undefined, '', 'x'.repeat(129), 'has space', '<script>', ['a', 'b']]) {
+      expect(requestIdOf(bad)).toMatch(/^[0-9a-f-]{36}$/);
+    }
   });
 });
