@@ -121,8 +121,7 @@ export class CommandExecutor {
         ? { scope, key: context.idempotencyKey, requestHash: hash }
         : undefined;
       if (events.length === 0) {
-        const stored = await this.storedResponse(scope, context.idempotencyKey, hash);
-        if (stored) return stored;
+        // A key already stored (a concurrent twin committed) makes rememberNoop throw the race: its response wins.
         const result = { streamId, version: loaded.version, position: loaded.position };
         if (!idempotency) return result;
         try {

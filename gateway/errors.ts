@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../commands/decider.js';
 import { ConcurrencyError } from '../commands/store/errors.js';
+import { errorChain } from '../ops/runtime/error-chain.js';
 import { InvalidCursorError } from '../queries/cursor.js';
 import { InvalidMenuSearchError } from '../queries/ordering/menu-search.js';
 import { ReadYourWritesTimeout, UnknownPositionError } from '../queries/read-your-writes.js';
@@ -128,20 +129,16 @@ const OUTAGE_MESSAGES =
 /**
  * Whether an error means a service this request needs is down or overloaded (503, retry later) rather than a
  * bug (500): network failures, ioredis giving up on a request, an exhausted or restarting PostgreSQL, the
- * registry unreachable. Follows `cause` chains, since clients wrap the socket error.
+ * registry unreachable. Looks through what the error wraps, since clients wrap the socket error.
  */
-export function isDependencyFailure(error: unknown, depth = 0): boolean {
-  if (depth > 5 || typeof error !== 'object' || error === null) return false;
-  const { code, message, name, cause } = error as {
-    code?: unknown;
-    message?: unknown;
-    name?: unknown;
-    cause?: unknown;
-  };
-  if (typeof code === 'string' && (NETWORK_CODES.has(code) || OUTAGE_CODES.has(code))) return true;
-  if (name === 'MaxRetriesPerRequestError' || name === 'ConnectionError') return true;
-  if (typeof message === 'string' && OUTAGE_MESSAGES.test(message)) return true;
-  return isDependencyFailure(cause, depth + 1);
+export function isDependencyFailure(error: unknown): boolean {
+  return errorChain(error).some(
+    ({ code, message, name }) =>
+      (typeof code === 'string' && (NETWORK_CODES.has(code) || OUTAGE_CODES.has(code))) ||
+      name === 'MaxRetriesPerRequestError' ||
+      name === 'ConnectionError' ||
+      (typeof message === 'string' && OUTAGE_MESSAGES.test(message)),
+  );
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {

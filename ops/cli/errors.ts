@@ -1,3 +1,5 @@
+import { errorChain } from '../runtime/error-chain.js';
+
 // What the CLI reports when it fails. Every failure ends as ONE line on stderr and an exit code: 1 for a
 // failure (a service down, a thing not found, an incompatible schema), 2 for a wrong invocation. Stack traces
 // are for bugs, and only with LEDGER_DEBUG=1.
@@ -42,28 +44,12 @@ const NETWORK_CODES = new Set([
   'ECONNABORTED',
 ]);
 
-interface ErrorLike {
-  readonly code?: unknown;
-  readonly message?: unknown;
-  readonly name?: unknown;
-  readonly cause?: unknown;
-  readonly errors?: unknown;
-}
-
-/** The error and everything it wraps (cause chains, AggregateError from dual-stack connects). */
-function chain(error: unknown, depth = 0): ErrorLike[] {
-  if (depth > 5 || typeof error !== 'object' || error === null) return [];
-  const e = error as ErrorLike;
-  const nested = Array.isArray(e.errors) ? e.errors.flatMap((x: unknown) => chain(x, depth + 1)) : [];
-  return [e, ...chain(e.cause, depth + 1), ...nested];
-}
-
 /**
  * Why a connection failed, when it is a network failure: a socket error code (ECONNREFUSED, ...) or a
  * timeout. Null when the error is something else (the service answered and refused the request).
  */
 export function networkReason(error: unknown): string | null {
-  const links = chain(error);
+  const links = errorChain(error);
   for (const link of links) {
     if (typeof link.code === 'string' && NETWORK_CODES.has(link.code)) return link.code;
   }

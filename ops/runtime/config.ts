@@ -49,6 +49,25 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** An integer variable in min..max, or `fallback` when unset or empty; a bad value is added to `problems`. */
+export function readInt(
+  env: Env,
+  problems: string[],
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${name} must be an integer in ${min}..${max} (got ${raw})`);
+    return fallback;
+  }
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const url = (name: string, fallback: string, protocols: readonly string[]): string => {
@@ -62,16 +81,8 @@ export function loadConfig(env: Env = process.env): Config {
     }
     return value;
   };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
-    if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${name} must be an integer in ${min}..${max} (got ${raw})`);
-      return fallback;
-    }
-    return value;
-  };
+  const int = (name: string, fallback: number, min: number, max: number): number =>
+    readInt(env, problems, name, fallback, min, max);
   const databaseUrl = url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/ledgerline', [
     'postgres:',
     'postgresql:',

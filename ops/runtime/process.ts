@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { ConfigError } from './config.js';
+import { ConfigError, readInt } from './config.js';
 import { serveMetrics } from './metrics-server.js';
 
 /** Whether the module at `url` is the script node was started with (not imported by another one). */
@@ -13,12 +13,10 @@ export async function runUntilSignal(start: (metrics: Registry) => Promise<{ sto
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const running = await start(metrics);
-  const raw = process.env.METRICS_PORT;
-  const port = raw === undefined || raw === '' ? null : Number(raw);
-  if (port !== null && !(Number.isInteger(port) && port > 0 && port <= 65535)) {
-    throw new ConfigError([`METRICS_PORT must be an integer in 1..65535 (got ${raw})`]);
-  }
-  const server = port === null ? null : await serveMetrics(metrics, port);
+  const problems: string[] = [];
+  const port = readInt(process.env, problems, 'METRICS_PORT', 0, 1, 65535); // 0: unset, no metrics server
+  if (problems.length > 0) throw new ConfigError(problems);
+  const server = port === 0 ? null : await serveMetrics(metrics, port);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       server?.close();

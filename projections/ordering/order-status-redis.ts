@@ -33,16 +33,9 @@ export interface LiveOrderStatus {
 }
 
 /** The hot status of an order, as kept in `<P>ordering:v<N>:order:<orderId>`. */
-export interface OrderHotStatus {
-  readonly orderId: string;
-  readonly status: string;
-  readonly version: number;
-  readonly position: number;
-  readonly customerId: string;
-  readonly restaurantId: string;
+export interface OrderHotStatus extends LiveOrderStatus {
   readonly totalMinor: number;
   readonly currency: string;
-  readonly updatedAt: string;
 }
 
 /** Keys of one version of the read model; they all carry the version, so two versions live side by side. */

@@ -149,9 +149,14 @@ export class SagaCommandDispatcher {
     return true;
   }
 
+  /** The wait after the n-th failed attempt: the base, doubled per attempt (1, 2, 4, 8, 16 s by default). */
+  private backoffMs(attempts: number): number {
+    return (this.options.backoffBaseMs ?? 1000) * 2 ** (attempts - 1);
+  }
+
   private async postpone(row: CommandRow, error: unknown): Promise<void> {
     const attempts = row.attempts + 1;
-    const delayMs = (this.options.backoffBaseMs ?? 1000) * 2 ** Math.min(attempts - 1, 10);
+    const delayMs = this.backoffMs(Math.min(attempts, 11));
     await this.pending(this.db, row).update({
       attempts,
       last_error: `recording the outcome failed: ${error instanceof Error ? error.message : String(error)}`,
@@ -281,7 +286,7 @@ export class SagaCommandDispatcher {
     }
     const maxAttempts = this.options.maxAttempts ?? 5;
     if (known && this.isTransient(error) && attempts < maxAttempts) {
-      const delayMs = (this.options.backoffBaseMs ?? 1000) * 2 ** (attempts - 1);
+      const delayMs = this.backoffMs(attempts);
       const updated = await this.pending(trx, row).update({
         attempts,
         last_error: message,

@@ -181,13 +181,13 @@ describe('authentication and authorisation on commands and queries', () => {
   });
 });
 
-describe('live status', () => {
-  /** Read-your-writes: the order is in the read models (and its owner can subscribe) before the test goes on. */
-  const projected = async (orderId: string, position: number, token: string) => {
-    const read = await call('GET', `/queries/ordering/orders/${orderId}?after=${position}`, undefined, auth(token));
-    expect(read.status).toBe(200);
-  };
+/** Read-your-writes: the order is in the read models (and its owner can subscribe) before the test goes on. */
+async function projected(orderId: string, position: number, token: string) {
+  const read = await call('GET', `/queries/ordering/orders/${orderId}?after=${position}`, undefined, auth(token));
+  expect(read.status).toBe(200);
+}
 
+describe('live status', () => {
   it('SSE: after a disconnect, reconnecting with Last-Event-ID delivers the update that was missed', async () => {
     const alice = await signUp();
     const { orderId, position } = await placeOrder(alice.accessToken);
@@ -279,13 +279,7 @@ describe('Redis unreachable', () => {
   it('answers 503 DEPENDENCY_UNAVAILABLE on a live stream and on login, not a silent stream or a 500', async () => {
     const alice = await signUp();
     const { orderId, position } = await placeOrder(alice.accessToken);
-    const read = await call(
-      'GET',
-      `/queries/ordering/orders/${orderId}?after=${position}`,
-      undefined,
-      auth(alice.accessToken),
-    );
-    expect(read.status).toBe(200);
+    await projected(orderId, position, alice.accessToken);
     const cut = await startGateway({ ...sys.config, redisUrl: 'redis://127.0.0.1:1', httpPort: 0 });
     try {
       const url = baseUrlOf(cut.app);

@@ -90,8 +90,8 @@ beforeEach(async () => {
   receiver.answerAfter(0);
 });
 
-const provider = (timeoutMs = 5000) =>
-  createStripeProvider({ apiKey: API_KEY, ...stripeEndpointOf(simulator.url), timeoutMs });
+const provider = (timeoutMs = 5000, against: PaymentSimulator = simulator) =>
+  createStripeProvider({ apiKey: API_KEY, ...stripeEndpointOf(against.url), timeoutMs });
 
 const key = (label: string): string => `${label}-${randomUUID()}`;
 
@@ -237,22 +237,20 @@ describe('idempotency keys', () => {
     // Its own simulator with a long slow card: the retry must land while the first call still runs, however
     // loaded the machine is.
     const slow = await startPaymentSimulator({ port: 0, slowCardDelayMs: 3000 });
-    const against = (timeoutMs: number) =>
-      createStripeProvider({ apiKey: API_KEY, ...stripeEndpointOf(slow.url), timeoutMs });
     try {
       const request = order(TEST_CARDS.approvesSlowly);
       const idempotencyKey = key('slow');
-      const timedOut = await rejection(against(100).authorize(request, idempotencyKey));
+      const timedOut = await rejection(provider(100, slow).authorize(request, idempotencyKey));
       expect(timedOut).toBeInstanceOf(TransientProviderError);
       expect((timedOut as TransientProviderError).cause).toBeInstanceOf(Stripe.errors.StripeConnectionError);
 
-      const inFlight = await rejection(against(5000).authorize(request, idempotencyKey));
+      const inFlight = await rejection(provider(5000, slow).authorize(request, idempotencyKey));
       expect(inFlight).toBeInstanceOf(TransientProviderError);
       expect(inFlight.message).toMatch(/idempotency_key_in_use/);
 
       const retried = await waitUntil(
         () =>
-          against(5000)
+          provider(5000, slow)
             .authorize(request, idempotencyKey)
             .catch(() => undefined),
         20_000,

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { startRelay } from '../../commands/relay/main.js';
 import { openWriteSide } from '../../commands/write-side.js';
+import { withTimeout } from '../../ops/cli/errors.js';
 import type { Config } from '../../ops/runtime/config.js';
 import { startProjector } from '../../projections/main.js';
 import { versionKey } from '../../projections/runtime/tables.js';
@@ -52,12 +53,7 @@ export async function startTestSystem(label: string, options: { projector?: bool
       system.projector ??= await startProjector(config);
       // The first read-your-writes wait of a test (5 s in the gateway) must not also pay for the group joins.
       const joins = [...system.projector.runners.values()].map(({ runner }) => runner.joined());
-      await Promise.race([
-        Promise.all(joins),
-        new Promise((_, reject) =>
-          setTimeout(() => reject(new Error('the projector did not join its consumer groups in 60 s')), 60_000).unref(),
-        ),
-      ]);
+      await withTimeout(Promise.all(joins), 60_000, 'the projector joining its consumer groups');
     },
     async stopProjector() {
       await system.projector?.stop();
