@@ -170,9 +170,14 @@ export class CommandExecutor {
     const stored = await this.store.findIdempotent(scope, key);
     if (!stored) return null;
     if (stored.requestHash !== hash) {
-      throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request', {
-        key,
-      });
+      throw new DomainError(
+        'unprocessable',
+        'IDEMPOTENCY_KEY_REUSED',
+        'this Idempotency-Key was used with a different request',
+        {
+          key,
+        },
+      );
     }
     return stored.response;
   }

@@ -4,40 +4,19 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
-import type { IdentityCommands } from '../commands/identity/handlers.js';
-import type { OrderingCommands } from '../commands/ordering/handlers.js';
-import type { Logger } from '../ops/runtime/log.js';
 import { requireRoles } from './auth.js';
-import { orderingCommandsPlugin } from './commands/ordering.js';
+import type { GatewayEnv } from './context.js';
+import { gatewayContexts } from './contexts.js';
 import { body, errorHandler, notFoundHandler } from './errors.js';
 import { type HealthDeps, healthPlugin } from './health.js';
-import { identityPlugin } from './identity/routes.js';
-import type { TokenService } from './identity/tokens.js';
-import { type LiveDeps, livePlugin } from './live/plugin.js';
 import { httpMetrics } from './metrics.js';
-import { type NotificationQueryDeps, notificationCommandsPlugin, notificationQueriesPlugin } from './notifications.js';
-import { type OrderingQueryDeps, orderingQueriesPlugin } from './queries/ordering.js';
 import { type RateLimitOptions, rateLimiter } from './rate-limit.js';
 import { tracedChildLogger, tracing } from './trace.js';
 import { validatorCompiler } from './validation.js';
-import { webhooksPlugin } from './webhooks.js';
 
-export interface GatewayDeps {
-  readonly logger: Logger;
-  readonly ordering: OrderingCommands;
-  readonly identity: IdentityCommands;
-  readonly tokens: TokenService;
-  readonly redis: Redis;
+export interface GatewayDeps extends GatewayEnv {
   readonly rateLimit: RateLimitOptions;
   readonly health: HealthDeps;
-  readonly queries: OrderingQueryDeps;
-  readonly notifications: NotificationQueryDeps;
-  readonly live: LiveDeps;
-  /** Signing secret of the payment provider's webhooks. */
-  readonly webhookSecret: string;
-  /** With Stripe, place-order refuses raw card numbers (see OrderingCommandPolicy). Default: the simulator. */
-  readonly paymentProvider?: 'simulator' | 'stripe';
   readonly bodyLimitBytes?: number;
   readonly corsOrigins?: readonly string[];
 }
@@ -83,22 +62,10 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   const limit = rateLimiter(deps.redis, deps.tokens, deps.rateLimit);
   const authorize = requireRoles(deps.tokens);
   await app.register(
-    async (auth) => {
-      auth.addHook('onRequest', limit);
-      await auth.register(identityPlugin(deps.identity, deps.tokens));
-    },
-    { prefix: '/auth' },
-  );
-  await app.register(
     async (commands) => {
       commands.addHook('onRequest', limit);
       commands.addHook('onRequest', authorize);
-      await commands.register(
-        orderingCommandsPlugin(deps.ordering, {
-          rawCardNumbers: (deps.paymentProvider ?? 'simulator') === 'simulator',
-        }),
-      );
-      await commands.register(notificationCommandsPlugin(deps.identity));
+      for (const context of gatewayContexts) if (context.commands) await commands.register(context.commands(deps));
       commands.post('/:context/:command', async (request, reply) => {
         const { context, command } = request.params as { context: string; command: string };
         return reply.status(404).send(body('UNKNOWN_COMMAND', `there is no command ${context}/${command}`));
@@ -110,15 +77,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     async (queries) => {
       queries.addHook('onRequest', limit);
       queries.addHook('onRequest', authorize);
-      await queries.register(orderingQueriesPlugin(deps.queries));
-      await queries.register(notificationQueriesPlugin(deps.notifications));
+      for (const context of gatewayContexts) if (context.queries) await queries.register(context.queries(deps));
     },
     { prefix: '/queries' },
   );
-  await app.register(livePlugin(deps.live, deps.tokens));
-  await app.register(async (hooks) => {
-    hooks.addHook('onRequest', limit);
-    await hooks.register(webhooksPlugin({ ordering: deps.ordering, secret: deps.webhookSecret }));
+  await app.register(async (open) => {
+    open.addHook('onRequest', limit);
+    for (const context of gatewayContexts) if (context.open) await open.register(context.open(deps));
   });
+  for (const context of gatewayContexts) if (context.live) await app.register(context.live(deps));
   return app;
 }

@@ -1,10 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError } from '../commands/decider.js';
-import { ConcurrencyError } from '../commands/store/errors.js';
-import { errorChain } from '../ops/runtime/error-chain.js';
-import { InvalidCursorError } from '../queries/cursor.js';
-import { InvalidMenuSearchError } from '../queries/ordering/menu-search.js';
-import { ReadYourWritesTimeout, UnknownPositionError } from '../queries/read-your-writes.js';
+import { errorChain } from '../runtime/error-chain.js';
+import { type ErrorKind, KindedError } from '../runtime/errors.js';
 
 /** The one error body every route answers with. */
 export interface ErrorBody {
@@ -22,26 +18,14 @@ export class HttpError extends Error {
   }
 }
 
-/** Domain codes → HTTP status, in one place. Anything not listed is a 409 state conflict. */
-const domainStatus: Record<string, number> = {
-  RESTAURANT_NOT_FOUND: 404,
-  MENU_ITEM_NOT_FOUND: 404,
-  ORDER_NOT_FOUND: 404,
-  PAYMENT_NOT_FOUND: 404,
-  ACCOUNT_NOT_FOUND: 404,
-  IDEMPOTENCY_KEY_REUSED: 422,
-  INVALID_PRICE: 400,
-  INVALID_QUANTITY: 400,
-  INVALID_AMOUNT: 400,
-  ORDER_EMPTY: 400,
-  ORDER_TOO_LARGE: 400,
-  MIXED_CURRENCIES: 400,
-  // Referenced items that exist but cannot be ordered: the request is well-formed but not acceptable.
-  MENU_ITEM_UNAVAILABLE: 409,
-  MENU_ITEM_WRONG_RESTAURANT: 400,
-  RESTAURANT_CLOSED: 409,
-  NOT_RESTAURANT_OWNER: 403,
-  EMAIL_TAKEN: 409,
+/** Refusal kinds → HTTP status, the one table: a context adds codes, never rows here. */
+export const statusOfKind: Readonly<Record<ErrorKind, number>> = {
+  invalid: 400,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  unprocessable: 422,
+  timeout: 504,
 };
 
 export const body = (code: string, message: string, details: Record<string, unknown> = {}): ErrorBody => ({
@@ -49,28 +33,8 @@ export const body = (code: string, message: string, details: Record<string, unkn
 });
 
 export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
-  if (error instanceof DomainError) {
-    reply.status(domainStatus[error.code] ?? 409).send(body(error.code, error.message, error.details));
-    return;
-  }
-  if (error instanceof ConcurrencyError) {
-    reply
-      .status(409)
-      .send(
-        body(error.code, error.message, { streamId: error.streamId, expected: error.expected, actual: error.actual }),
-      );
-    return;
-  }
-  if (
-    error instanceof InvalidCursorError ||
-    error instanceof UnknownPositionError ||
-    error instanceof InvalidMenuSearchError
-  ) {
-    reply.status(400).send(body(error.code, error.message));
-    return;
-  }
-  if (error instanceof ReadYourWritesTimeout) {
-    reply.status(504).send(body(error.code, error.message, { position: error.position, waitedMs: error.waitedMs }));
+  if (error instanceof KindedError) {
+    reply.status(statusOfKind[error.kind]).send(body(error.code, error.message, error.details));
     return;
   }
   if (error instanceof HttpError) {

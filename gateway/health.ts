@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { HealthReport } from '../ops/runtime/health.js';
+import type { HealthReport } from '../runtime/health.js';
 
 export interface HealthDeps {
   readonly check: () => Promise<HealthReport>;

@@ -2,12 +2,12 @@
 
 import { Registry } from 'prom-client';
 import { openWriteSide } from '../commands/write-side.js';
-import { loadConfig } from '../ops/runtime/config.js';
-import { createHealthProbe } from '../ops/runtime/health.js';
-import { createLogger } from '../ops/runtime/log.js';
-import { isEntryPoint, runUntilSignal } from '../ops/runtime/process.js';
-import { createRedis } from '../ops/runtime/redis.js';
 import { openReadSide } from '../queries/read-side.js';
+import { loadConfig } from '../runtime/config.js';
+import { createHealthProbe } from '../runtime/health.js';
+import { createLogger } from '../runtime/log.js';
+import { isEntryPoint, runUntilSignal } from '../runtime/process.js';
+import { createRedis } from '../runtime/redis.js';
 import { buildGateway } from './app.js';
 import { TokenService } from './identity/tokens.js';
 import { LiveHub } from './live/hub.js';
@@ -29,11 +29,13 @@ export async function startGateway(config = loadConfig(), metrics = new Registry
     keyPrefix: config.topicPrefix,
   });
   const app = await buildGateway({
+    config,
     logger,
-    ordering: write.ordering,
-    identity: write.identity,
+    commands: write,
+    queries: read,
     tokens,
     redis,
+    hub,
     rateLimit: {
       max: config.rateLimitMax,
       ipMax: config.rateLimitIpMax,
@@ -41,19 +43,6 @@ export async function startGateway(config = loadConfig(), metrics = new Registry
       keyPrefix: config.topicPrefix,
     },
     health: { check: probe.check, metrics },
-    queries: read.ordering,
-    notifications: read.notifications,
-    webhookSecret: config.stripeWebhookSecret,
-    paymentProvider: config.paymentProvider,
-    live: {
-      hub,
-      keyPrefix: config.topicPrefix,
-      orderParties: read.ordering.orderParties,
-      restaurantOwner: read.ordering.restaurantOwner,
-      // Longer than a query's wait: a live stream is long-lived anyway, and this only delays its start.
-      caughtUpWith: async (position) =>
-        read.ordering.waiter.waitFor(position, await read.ordering.ordersProjection(), { timeoutMs: 15_000 }),
-    },
   });
   await app.listen({ host: config.httpHost, port: config.httpPort });
   return {

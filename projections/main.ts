@@ -2,28 +2,20 @@
 // consumer group; run several processes to share the partitions.
 import { Client as SearchClient } from '@elastic/elasticsearch';
 import { Registry } from 'prom-client';
-import { connect, ensureDatabase } from '../commands/store/database.js';
-import { migrateEventStore } from '../commands/store/migrate.js';
-import { loadConfig } from '../ops/runtime/config.js';
-import { createKafka } from '../ops/runtime/kafka.js';
-import { createLogger } from '../ops/runtime/log.js';
-import { isEntryPoint, runUntilSignal } from '../ops/runtime/process.js';
-import { createRedis } from '../ops/runtime/redis.js';
+import { loadConfig } from '../runtime/config.js';
+import { ProjectionRunner } from '../runtime/consumer/runner.js';
+import type { Projection } from '../runtime/consumer/types.js';
+import { createKafka } from '../runtime/kafka.js';
+import { createLogger } from '../runtime/log.js';
+import { connect, ensureDatabase } from '../runtime/postgres.js';
+import { isEntryPoint, runUntilSignal } from '../runtime/process.js';
+import { createRedis } from '../runtime/redis.js';
 import { EventCodec } from '../schemas/codec.js';
 import { createRegistryClient } from '../schemas/registry.js';
-import { MENU_SEARCH_PROJECTION, menuSearchReadModel } from './ordering/menu-search.js';
-import { NOTIFICATIONS_PROJECTION, NOTIFICATIONS_VERSION, notificationsReadModel } from './ordering/notifications.js';
-import {
-  ORDER_STATUS_PROJECTION,
-  ORDER_STATUS_VERSION,
-  orderStatusRedisProjection,
-} from './ordering/order-status-redis.js';
-import { ORDERS_PROJECTION, ORDERS_VERSION, ordersReadModel } from './ordering/orders.js';
-import { RESTAURANTS_PROJECTION, RESTAURANTS_VERSION, restaurantsReadModel } from './ordering/restaurants.js';
+import type { ProjectionEntry, ProjectionEnv } from './context.js';
+import { allProjections } from './contexts.js';
 import { postgresProjection } from './runtime/postgres.js';
-import { ProjectionRunner } from './runtime/runner.js';
 import { ensureRuntimeTables } from './runtime/tables.js';
-import type { Projection } from './runtime/types.js';
 import { activeVersion } from './runtime/versions.js';
 
 export async function startProjector(
@@ -36,7 +28,6 @@ export async function startProjector(
   await ensureDatabase(config.readDatabaseUrl);
   // Writer schemas are read from the event store's copy (and the registry as a fallback).
   const storeDb = connect(config.databaseUrl, { max: 2, applicationName: 'ledgerline-projector-schemas' });
-  await migrateEventStore(storeDb);
   const readDb = connect(config.readDatabaseUrl, { max: 8, applicationName: 'ledgerline-projector' });
   await ensureRuntimeTables(readDb);
   const codec = new EventCodec(createRegistryClient(config.registryUrl), storeDb, config.topicPrefix);
@@ -46,40 +37,20 @@ export async function startProjector(
 
   const search = new SearchClient({ node: config.searchUrl, requestTimeout: 10_000 });
   const redis = createRedis(config.redisUrl, logger, 'projector', { maxRetriesPerRequest: 3 });
-  /** Each projection by name: its first version and how to make any version of it. */
-  const catalog: { name: string; first: number; make: (version: number) => Projection }[] = [
-    { name: ORDERS_PROJECTION, first: ORDERS_VERSION, make: (v) => postgresProjection(readDb, ordersReadModel(v)) },
-    {
-      name: RESTAURANTS_PROJECTION,
-      first: RESTAURANTS_VERSION,
-      make: (v) => postgresProjection(readDb, restaurantsReadModel(v)),
-    },
-    {
-      name: MENU_SEARCH_PROJECTION,
-      first: 1,
-      make: (v) => postgresProjection(readDb, menuSearchReadModel(search, v, config.topicPrefix)),
-    },
-    {
-      name: NOTIFICATIONS_PROJECTION,
-      first: NOTIFICATIONS_VERSION,
-      make: (v) => postgresProjection(readDb, notificationsReadModel(v)),
-    },
-    {
-      name: ORDER_STATUS_PROJECTION,
-      first: ORDER_STATUS_VERSION,
-      make: (v) => orderStatusRedisProjection(redis, { keyPrefix: config.topicPrefix, version: v }),
-    },
-  ];
+  const env: ProjectionEnv = { config, search: async () => search, redis: async () => redis };
+  const make = async (entry: ProjectionEntry, version: number): Promise<Projection> =>
+    entry.kind === 'postgres' ? postgresProjection(readDb, await entry.model(version, env)) : entry.make(version, env);
   const runners = new Map<string, { version: number; runner: ProjectionRunner }>();
-  const startVersion = async (entry: (typeof catalog)[number], version: number) => {
-    const runner = new ProjectionRunner(kafka, producer, codec, entry.make(version), logger, {
+  const startVersion = async (entry: ProjectionEntry, version: number) => {
+    const runner = new ProjectionRunner(kafka, producer, codec, await make(entry, version), logger, {
       topicPrefix: config.topicPrefix,
       metrics,
     });
     await runner.start();
     runners.set(entry.name, { version, runner });
   };
-  for (const entry of catalog) await startVersion(entry, await activeVersion(readDb, entry.name, entry.first));
+  for (const entry of allProjections)
+    await startVersion(entry, await activeVersion(readDb, entry.name, entry.initialVersion));
 
   // A rebuild switches `projection_versions`; the running projector follows: it stops feeding the old version
   // and starts the new one's consumer group, which the rebuild seeded where the store left off.
@@ -87,8 +58,8 @@ export async function startProjector(
   const follow = setInterval(() => {
     following = following
       .then(async () => {
-        for (const entry of catalog) {
-          const active = await activeVersion(readDb, entry.name, entry.first);
+        for (const entry of allProjections) {
+          const active = await activeVersion(readDb, entry.name, entry.initialVersion);
           const current = runners.get(entry.name);
           if (current && current.version !== active) {
             logger.info(
@@ -98,7 +69,7 @@ export async function startProjector(
             await current.runner.stop();
             // Stopping takes a while; a second rebuild may have switched again and dropped `active` meanwhile.
             // Starting a dropped version would recreate its tables and consume it from the start of the topics.
-            await startVersion(entry, await activeVersion(readDb, entry.name, entry.first));
+            await startVersion(entry, await activeVersion(readDb, entry.name, entry.initialVersion));
           }
         }
       })

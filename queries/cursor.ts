@@ -1,6 +1,10 @@
+import { KindedError } from '../runtime/errors.js';
+
 /** A cursor this API did not hand out (or one that was tampered with). */
-export class InvalidCursorError extends Error {
-  readonly code = 'INVALID_CURSOR';
+export class InvalidCursorError extends KindedError {
+  constructor(message: string) {
+    super('invalid', 'INVALID_CURSOR', message);
+  }
 }
 
 /**

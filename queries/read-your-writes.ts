@@ -1,20 +1,24 @@
 import type { Knex } from 'knex';
 import { versionKey } from '../projections/runtime/tables.js';
+import { KindedError } from '../runtime/errors.js';
 
-export class ReadYourWritesTimeout extends Error {
-  readonly code = 'PROJECTION_NOT_CAUGHT_UP';
+export class ReadYourWritesTimeout extends KindedError {
   constructor(
     readonly position: number,
     readonly waitedMs: number,
   ) {
-    super(`the read model has not reached position ${position} after ${waitedMs} ms; retry shortly`);
+    super(
+      'timeout',
+      'PROJECTION_NOT_CAUGHT_UP',
+      `the read model has not reached position ${position} after ${waitedMs} ms; retry shortly`,
+      { position, waitedMs },
+    );
   }
 }
 
-export class UnknownPositionError extends Error {
-  readonly code = 'UNKNOWN_POSITION';
+export class UnknownPositionError extends KindedError {
   constructor(readonly position: number) {
-    super(`no event at global position ${position}`);
+    super('invalid', 'UNKNOWN_POSITION', `no event at global position ${position}`);
   }
 }
 

@@ -2,77 +2,48 @@
 // dispatcher and the deadline scheduler. Run several: they share partitions, commands and deadlines safely.
 import { Gauge, type Registry } from 'prom-client';
 import { openWriteSide } from '../commands/write-side.js';
-import { type Config, loadConfig } from '../ops/runtime/config.js';
-import { createKafka } from '../ops/runtime/kafka.js';
-import { createLogger } from '../ops/runtime/log.js';
-import { isEntryPoint, runUntilSignal } from '../ops/runtime/process.js';
-import { ProjectionRunner } from '../projections/runtime/runner.js';
-import { isTransient, orderPaymentHandlers } from './ordering/command-handlers.js';
-import { orderPaymentSaga } from './ordering/order-payment.js';
-import { DEFAULT_BREAKER_POLICY, withCircuitBreaker } from './payments/circuit-breaker.js';
-import type { PaymentProvider } from './payments/port.js';
-import { createStripeProvider, stripeEndpointOf } from './payments/stripe.js';
+import { loadConfig } from '../runtime/config.js';
+import { ProjectionRunner } from '../runtime/consumer/runner.js';
+import { createKafka } from '../runtime/kafka.js';
+import { createLogger } from '../runtime/log.js';
+import { isEntryPoint, runUntilSignal } from '../runtime/process.js';
+import { sagaContexts } from './contexts.js';
 import { sagaAsProjection } from './runtime/as-projection.js';
 import { SagaCommandDispatcher } from './runtime/dispatcher.js';
 import { DeadlineScheduler } from './runtime/scheduler.js';
 import { ensureSagaTables } from './runtime/tables.js';
 
-/** The Stripe adapter, aimed at Stripe itself or at the local Stripe-compatible simulator. */
-export function paymentProviderFor(config: Config): PaymentProvider {
-  if (config.paymentProvider === 'stripe') return createStripeProvider({ apiKey: config.stripeApiKey });
-  return createStripeProvider({ apiKey: config.stripeApiKey, ...stripeEndpointOf(config.paymentSimulatorUrl) });
-}
-
-export async function startSagas(
-  config = loadConfig(),
-  options: { metrics?: Registry; provider?: PaymentProvider } = {},
-) {
+export async function startSagas(config = loadConfig(), options: { metrics?: Registry } = {}) {
   const logger = createLogger('sagas', config.logLevel);
   // Dispatcher claims hold a connection while their handler appends on another: room for both, and the reactor.
   const write = await openWriteSide(config, { poolMax: 14 });
   await ensureSagaTables(write.db);
-  const breakerState = new Gauge({
-    name: 'payment_circuit_state',
-    help: 'Payment provider circuit breaker of this process: 0 closed, 1 half-open, 2 open',
-    registers: options.metrics ? [options.metrics] : [],
-  });
-  breakerState.set(0);
-  const provider = withCircuitBreaker(options.provider ?? paymentProviderFor(config), {
-    policy: {
-      ...DEFAULT_BREAKER_POLICY,
-      failuresToOpen: config.paymentCircuitFailures,
-      openMs: config.paymentCircuitOpenMs,
-    },
-    onChange: (mode, previous) => {
-      breakerState.set({ closed: 0, 'half-open': 1, open: 2 }[mode]);
-      const log = mode === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger);
-      log({ from: previous, to: mode }, `payment provider circuit ${mode}`);
-    },
-  });
-  const saga = orderPaymentSaga({
-    acceptanceTimeoutMs: config.sagaAcceptanceTimeoutMs,
-    paymentTimeoutMs: config.sagaPaymentTimeoutMs,
-  });
-  const dispatcher = new SagaCommandDispatcher(
-    write.db,
-    orderPaymentHandlers(write.ordering, provider),
-    isTransient,
-    logger,
-    {
+  const env = { config, write, logger, metrics: options.metrics };
+  const sets = sagaContexts.map((context) => context.setup(env));
+  const sagas = sets.flatMap((set) => set.sagas);
+  // One dispatcher per context: each claims only its own command kinds and judges its own handlers' failures.
+  const dispatchers = sets.map((set) => {
+    const dispatcher = new SagaCommandDispatcher(write.db, set.handlers, set.isTransient, logger, {
       backoffBaseMs: config.sagaRetryBaseMs,
       metrics: options.metrics,
-    },
-  ).register(saga);
-  const scheduler = new DeadlineScheduler(write.db, logger).register(saga);
+    });
+    for (const saga of set.sagas) dispatcher.register(saga);
+    return dispatcher;
+  });
+  const scheduler = new DeadlineScheduler(write.db, logger);
+  for (const saga of sagas) scheduler.register(saga);
   const kafka = createKafka(config.kafkaBrokers, 'ledgerline-sagas', logger);
   const producer = kafka.producer();
   await producer.connect();
-  const runner = new ProjectionRunner(kafka, producer, write.codec, sagaAsProjection(write.db, saga), logger, {
-    topicPrefix: config.topicPrefix,
-    groupId: `${config.topicPrefix}saga.${saga.name}`,
-    metrics: options.metrics,
-  });
-  await runner.start();
+  const runners = sagas.map(
+    (saga) =>
+      new ProjectionRunner(kafka, producer, write.codec, sagaAsProjection(write.db, saga), logger, {
+        topicPrefix: config.topicPrefix,
+        groupId: `${config.topicPrefix}saga.${saga.name}`,
+        metrics: options.metrics,
+      }),
+  );
+  for (const runner of runners) await runner.start();
   if (options.metrics) {
     // Counted at scrape time from the saga table, so every process reports the same, current figures.
     new Gauge({
@@ -91,16 +62,16 @@ export async function startSagas(
       },
     });
   }
-  dispatcher.start();
+  for (const dispatcher of dispatchers) dispatcher.start();
   scheduler.start();
-  logger.info({ saga: saga.name }, 'sagas started');
+  logger.info({ sagas: sagas.map((s) => s.name) }, 'sagas started');
   return {
     write,
-    dispatcher,
+    dispatchers,
     scheduler,
     async stop() {
-      await runner.stop();
-      await dispatcher.stop();
+      for (const runner of runners) await runner.stop();
+      for (const dispatcher of dispatchers) await dispatcher.stop();
       await scheduler.stop();
       await producer.disconnect();
       await write.close();

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
-import { identityTopics } from './identity/topics.js';
-import { orderingTopics } from './ordering/topics.js';
+import { schemaContexts } from './contexts.js';
 
 /** One event type: its Avro schema as written in schemas/<context>/<EventType>.avsc and its topic. */
 export interface EventSchema {
@@ -16,20 +15,18 @@ export interface EventSchema {
   readonly type: avro.Type;
 }
 
-const contexts: Record<string, Readonly<Record<string, readonly string[]>>> = {
-  ordering: orderingTopics,
-  identity: identityTopics,
-};
-
 export function schemaPath(context: string, eventType: string): string {
   return fileURLToPath(new URL(`./${context}/${eventType}.avsc`, import.meta.url));
 }
 
 function load(): Map<string, EventSchema> {
   const byType = new Map<string, EventSchema>();
-  for (const [context, topics] of Object.entries(contexts)) {
+  for (const { name: context, topics } of schemaContexts) {
     for (const [topic, eventTypes] of Object.entries(topics)) {
+      if (!topic.startsWith(`${context}.`))
+        throw new Error(`topic ${topic} of context ${context} must start ${context}.`);
       for (const eventType of eventTypes) {
+        if (byType.has(eventType)) throw new Error(`event type ${eventType} is listed twice`);
         const definition = JSON.parse(readFileSync(schemaPath(context, eventType), 'utf8')) as avro.Schema;
         const type = avro.Type.forSchema(definition);
         const fullName = type.name ?? eventType;

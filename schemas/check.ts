@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type avro from 'avsc';
-import { loadConfig } from '../ops/runtime/config.js';
+import { loadConfig } from '../runtime/config.js';
 import { eventSchemas, schemaPath, subjectOf } from './catalog.js';
 import { checkBackward } from './compatibility.js';
 import { createRegistryClient } from './registry.js';

@@ -1,5 +1,6 @@
 import avro from 'avsc';
 import type { Knex } from 'knex';
+import { createOnce } from '../runtime/postgres.js';
 import { type EventSchema, eventSchema, eventSchemas, subjectOf } from './catalog.js';
 import { SchemaNotFoundError, type SchemaRegistryClient } from './registry.js';
 
@@ -25,6 +26,21 @@ interface WriterSchema {
   readonly type: avro.Type;
 }
 
+/** The codec's own table in the event store's database: the writer schema of every id ever written. */
+export async function ensureSchemaCopies(db: Knex): Promise<void> {
+  await createOnce(
+    db,
+    'ledgerline.schema-copies',
+    `CREATE TABLE IF NOT EXISTS schemas (
+       schema_id     integer PRIMARY KEY,
+       subject       text NOT NULL,
+       record_name   text NOT NULL,
+       definition    jsonb NOT NULL,
+       registered_at timestamptz NOT NULL DEFAULT now()
+     )`,
+  );
+}
+
 /**
  * Encodes events in the Confluent wire format (magic byte, 4-byte schema id, Avro body) and decodes any
  * writer schema's bytes into the current reader schema. Writer schemas are kept in the event store's
@@ -41,8 +57,20 @@ export class EventCodec {
     private readonly topicPrefix = '',
   ) {}
 
+  private copiesTable: Promise<void> | undefined;
+
+  /** The `schemas` table of writer-schema copies, created by whichever process needs it first. */
+  private copies(): Promise<void> {
+    this.copiesTable ??= ensureSchemaCopies(this.db).catch((error: unknown) => {
+      this.copiesTable = undefined; // an outage now must not fail every later call
+      throw error;
+    });
+    return this.copiesTable;
+  }
+
   /** Registers every event schema (BACKWARD compatibility enforced by the registry) and keeps a copy by id. */
   async registerAll(): Promise<void> {
+    await this.copies();
     for (const schema of eventSchemas().values()) {
       const subject = subjectOf(this.topicPrefix + schema.topic, schema.fullName);
       const id = await this.registry.register(subject, schema.definition);
@@ -117,6 +145,7 @@ export class EventCodec {
   }
 
   private async fetchWriterSchema(schemaId: number): Promise<WriterSchema> {
+    await this.copies();
     const row = await this.db('schemas').where({ schema_id: schemaId }).first('record_name', 'definition');
     let definition: avro.Schema;
     if (row) {

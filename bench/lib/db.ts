@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import pg from 'pg';
-import { connect } from '../../commands/store/database.js';
-import { migrateEventStore } from '../../commands/store/migrate.js';
-import { loadConfig } from '../../ops/runtime/config.js';
+import { migrateWriteSide } from '../../commands/migrate.js';
+import { loadConfig } from '../../runtime/config.js';
+import { connect } from '../../runtime/postgres.js';
 
 /** Short and unique per measurement, so databases and topics of concurrent runs (or tests) never collide. */
 export const uniqueSuffix = (): string => `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -54,7 +54,7 @@ export async function createBenchDatabase(label: string): Promise<BenchDatabase>
   };
   const db = database.pool(1);
   try {
-    await migrateEventStore(db);
+    await migrateWriteSide(db);
   } catch (error) {
     await db.destroy();
     await database.drop();

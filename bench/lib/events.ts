@@ -1,4 +1,4 @@
-import type { ProjectedEvent } from '../../projections/runtime/types.js';
+import type { ProjectedEvent } from '../../runtime/consumer/types.js';
 
 // Realistic event sequences for the projection and rebuild suites, shaped exactly like the Avro schemas in
 // schemas/ordering (every field present), so the same objects can be handed to projections as decoded data or

@@ -1,9 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Kafka, Producer, ProducerBatch } from 'kafkajs';
-import { loadConfig } from '../../ops/runtime/config.js';
-import { createKafka, ensureTopics } from '../../ops/runtime/kafka.js';
-import { createLogger } from '../../ops/runtime/log.js';
+import { loadConfig } from '../../runtime/config.js';
+import { createKafka, ensureTopics } from '../../runtime/kafka.js';
+import { createLogger } from '../../runtime/log.js';
 import { exec } from './exec.js';
 
 /** The relay and kafkajs log through pino; the harness keeps stderr for its own progress lines. */

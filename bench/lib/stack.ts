@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { type Config, loadConfig } from '../../ops/runtime/config.js';
 import { unlinkMatching } from '../../projections/ordering/order-status-redis.js';
+import { type Config, loadConfig } from '../../runtime/config.js';
 import { eventSchemas, subjectOf } from '../../schemas/catalog.js';
 
 // Configuration and clean-up for suites that start real components (the gateway, the codec, projections): each

@@ -1,13 +1,13 @@
 import { Client as SearchClient } from '@elastic/elasticsearch';
 import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
-import { loadConfig } from '../../ops/runtime/config.js';
 import { menuSearchIndex, menuSearchReadModel } from '../../projections/ordering/menu-search.js';
 import { orderStatusRedisProjection, statusCounts } from '../../projections/ordering/order-status-redis.js';
 import { ordersReadModel, ordersTables } from '../../projections/ordering/orders.js';
 import { postgresProjection } from '../../projections/runtime/postgres.js';
 import { ensureRuntimeTables } from '../../projections/runtime/tables.js';
-import type { ProjectedEvent, Projection } from '../../projections/runtime/types.js';
+import { loadConfig } from '../../runtime/config.js';
+import type { ProjectedEvent, Projection } from '../../runtime/consumer/types.js';
 import { type CpuWindow, cpuWindow } from '../lib/cpu.js';
 import { createBenchDatabase, uniqueSuffix } from '../lib/db.js';
 import { chunk, menuMix, orderMix } from '../lib/events.js';

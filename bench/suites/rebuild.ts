@@ -5,7 +5,7 @@ import { ORDERS_PROJECTION, ordersReadModel, ordersTables } from '../../projecti
 import type { PostgresReadModel } from '../../projections/runtime/postgres.js';
 import { type RebuildProgress, rebuildPostgresProjection } from '../../projections/runtime/rebuild.js';
 import { ensureRuntimeTables } from '../../projections/runtime/tables.js';
-import type { ProjectedEvent } from '../../projections/runtime/types.js';
+import type { ProjectedEvent } from '../../runtime/consumer/types.js';
 import { EventCodec } from '../../schemas/codec.js';
 import { createRegistryClient } from '../../schemas/registry.js';
 import { type CpuWindow, cpuWindow } from '../lib/cpu.js';

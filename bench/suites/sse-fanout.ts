@@ -5,7 +5,7 @@ import { startGateway } from '../../gateway/main.js';
 import { liveKeys, orderStatusRedisProjection } from '../../projections/ordering/order-status-redis.js';
 import { ordersReadModel } from '../../projections/ordering/orders.js';
 import { postgresProjection } from '../../projections/runtime/postgres.js';
-import type { ProjectedEvent } from '../../projections/runtime/types.js';
+import type { ProjectedEvent } from '../../runtime/consumer/types.js';
 import { createBenchDatabase, uniqueSuffix } from '../lib/db.js';
 import { exec } from '../lib/exec.js';
 import { progress, sleep, within } from '../lib/progress.js';

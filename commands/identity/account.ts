@@ -32,8 +32,9 @@ export const normalizeEmail = (email: string): string => email.trim().toLowerCas
 
 export function decideAccount(command: AccountCommand, state: Account, now: Date): AccountEvent[] {
   if (state.status !== 'none')
-    throw new DomainError('ACCOUNT_EXISTS', `account ${command.data.accountId} already exists`);
-  if (!ROLES.includes(command.data.role)) throw new DomainError('INVALID_ROLE', `unknown role ${command.data.role}`);
+    throw new DomainError('conflict', 'ACCOUNT_EXISTS', `account ${command.data.accountId} already exists`);
+  if (!ROLES.includes(command.data.role))
+    throw new DomainError('invalid', 'INVALID_ROLE', `unknown role ${command.data.role}`);
   return [
     {
       type: 'AccountRegistered',

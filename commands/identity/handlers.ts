@@ -59,7 +59,7 @@ export class IdentityCommands {
             [accountId, email, passwordHash, input.role],
           );
           if (inserted.rows.length === 0)
-            throw new DomainError('EMAIL_TAKEN', 'an account with this email already exists');
+            throw new DomainError('conflict', 'EMAIL_TAKEN', 'an account with this email already exists');
         },
       },
     );

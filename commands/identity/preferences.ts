@@ -42,7 +42,7 @@ export function decideNotificationPreferences(
 ): NotificationPreferencesEvent[] {
   const { accountId, email, push } = command.data;
   if (state.status === 'none') {
-    throw new DomainError('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`, { accountId });
+    throw new DomainError('not_found', 'ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`, { accountId });
   }
   const current = preferencesOf(state);
   // Setting what is already set is a no-op: a client retrying or re-saving a form appends nothing.

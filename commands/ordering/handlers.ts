@@ -41,12 +41,12 @@ const isTrusted = (ctx: CommandContext): boolean => ctx.role === undefined || ct
 
 /** Another account's order is reported as missing, not forbidden: its existence is not theirs to learn. */
 const notFound = (orderId: string) =>
-  new DomainError('ORDER_NOT_FOUND', `order ${orderId} does not exist`, { orderId });
+  new DomainError('not_found', 'ORDER_NOT_FOUND', `order ${orderId} does not exist`, { orderId });
 
 function assertOwner(restaurant: Restaurant, ctx: CommandContext): void {
   if (isTrusted(ctx) || restaurant.status === 'unknown') return; // an unknown restaurant is the decider's refusal
   if (restaurant.ownerId !== ctx.actor) {
-    throw new DomainError('NOT_RESTAURANT_OWNER', "only the restaurant's owner may do this", {
+    throw new DomainError('forbidden', 'NOT_RESTAURANT_OWNER', "only the restaurant's owner may do this", {
       restaurantId: restaurant.restaurantId,
     });
   }

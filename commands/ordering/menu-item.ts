@@ -68,15 +68,20 @@ export const initialMenuItem = (): MenuItem => ({ status: 'unknown' });
 
 const checkPrice = (priceMinor: number): void => {
   if (!Number.isInteger(priceMinor) || priceMinor < 0 || priceMinor > MAX_PRICE_MINOR) {
-    throw new DomainError('INVALID_PRICE', `price must be an integer number of minor units in 0..${MAX_PRICE_MINOR}`, {
-      priceMinor,
-    });
+    throw new DomainError(
+      'invalid',
+      'INVALID_PRICE',
+      `price must be an integer number of minor units in 0..${MAX_PRICE_MINOR}`,
+      {
+        priceMinor,
+      },
+    );
   }
 };
 
 const mustBeListed = (state: MenuItem, menuItemId: string): ListedMenuItem => {
   if (state.status !== 'listed') {
-    throw new DomainError('MENU_ITEM_NOT_FOUND', `menu item ${menuItemId} does not exist`, { menuItemId });
+    throw new DomainError('not_found', 'MENU_ITEM_NOT_FOUND', `menu item ${menuItemId} does not exist`, { menuItemId });
   }
   return state;
 };
@@ -91,12 +96,17 @@ export function decideMenuItem(
   switch (command.type) {
     case 'AddMenuItem': {
       if (state.status !== 'unknown') {
-        throw new DomainError('MENU_ITEM_EXISTS', `menu item ${command.data.menuItemId} already exists`);
+        throw new DomainError('conflict', 'MENU_ITEM_EXISTS', `menu item ${command.data.menuItemId} already exists`);
       }
       if (!context.restaurant || context.restaurant.status === 'unknown') {
-        throw new DomainError('RESTAURANT_NOT_FOUND', `restaurant ${command.data.restaurantId} does not exist`, {
-          restaurantId: command.data.restaurantId,
-        });
+        throw new DomainError(
+          'not_found',
+          'RESTAURANT_NOT_FOUND',
+          `restaurant ${command.data.restaurantId} does not exist`,
+          {
+            restaurantId: command.data.restaurantId,
+          },
+        );
       }
       checkPrice(command.data.priceMinor);
       return [{ type: 'MenuItemAdded', data: { ...command.data, addedAt: at } }];

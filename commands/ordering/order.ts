@@ -104,7 +104,8 @@ export const initialOrder = (): Order => ({ status: 'NONE' });
 export const CANCELLABLE: readonly OrderStatus[] = ['PENDING', 'CONFIRMED', 'PREPARING', 'READY'];
 
 const mustExist = (state: Order, orderId: string): ExistingOrder => {
-  if (state.status === 'NONE') throw new DomainError('ORDER_NOT_FOUND', `order ${orderId} does not exist`, { orderId });
+  if (state.status === 'NONE')
+    throw new DomainError('not_found', 'ORDER_NOT_FOUND', `order ${orderId} does not exist`, { orderId });
   return state;
 };
 
@@ -119,11 +120,16 @@ const step = (
   const order = mustExist(state, orderId);
   if (order.status === to) return [];
   if (!from.includes(order.status)) {
-    throw new DomainError('ORDER_INVALID_TRANSITION', `order ${orderId} is ${order.status}; cannot become ${to}`, {
-      orderId,
-      status: order.status,
-      requested: to,
-    });
+    throw new DomainError(
+      'conflict',
+      'ORDER_INVALID_TRANSITION',
+      `order ${orderId} is ${order.status}; cannot become ${to}`,
+      {
+        orderId,
+        status: order.status,
+        requested: to,
+      },
+    );
   }
   return [event];
 };
@@ -135,20 +141,26 @@ function placeOrder(
   at: string,
 ): OrderEvent[] {
   const { orderId, restaurantId, items } = command.data;
-  if (state.status !== 'NONE') throw new DomainError('ORDER_EXISTS', `order ${orderId} already exists`, { orderId });
+  if (state.status !== 'NONE')
+    throw new DomainError('conflict', 'ORDER_EXISTS', `order ${orderId} already exists`, { orderId });
   if (menu.restaurant.status === 'unknown') {
-    throw new DomainError('RESTAURANT_NOT_FOUND', `restaurant ${restaurantId} does not exist`, { restaurantId });
+    throw new DomainError('not_found', 'RESTAURANT_NOT_FOUND', `restaurant ${restaurantId} does not exist`, {
+      restaurantId,
+    });
   }
   if (menu.restaurant.status !== 'open') {
-    throw new DomainError('RESTAURANT_CLOSED', `restaurant ${restaurantId} is not taking orders`, { restaurantId });
+    throw new DomainError('conflict', 'RESTAURANT_CLOSED', `restaurant ${restaurantId} is not taking orders`, {
+      restaurantId,
+    });
   }
-  if (items.length === 0) throw new DomainError('ORDER_EMPTY', 'an order needs at least one item');
-  if (items.length > MAX_LINES) throw new DomainError('ORDER_TOO_LARGE', `an order has at most ${MAX_LINES} lines`);
+  if (items.length === 0) throw new DomainError('invalid', 'ORDER_EMPTY', 'an order needs at least one item');
+  if (items.length > MAX_LINES)
+    throw new DomainError('invalid', 'ORDER_TOO_LARGE', `an order has at most ${MAX_LINES} lines`);
   const lines: OrderLine[] = [];
   let currency: string | null = null;
   for (const [index, { menuItemId, quantity }] of items.entries()) {
     if (!Number.isInteger(quantity) || quantity < MIN_QUANTITY || quantity > MAX_QUANTITY) {
-      throw new DomainError('INVALID_QUANTITY', `quantity must be ${MIN_QUANTITY}..${MAX_QUANTITY}`, {
+      throw new DomainError('invalid', 'INVALID_QUANTITY', `quantity must be ${MIN_QUANTITY}..${MAX_QUANTITY}`, {
         index,
         menuItemId,
         quantity,
@@ -156,20 +168,34 @@ function placeOrder(
     }
     const item = menu.items.get(menuItemId);
     if (item?.status !== 'listed') {
-      throw new DomainError('MENU_ITEM_NOT_FOUND', `menu item ${menuItemId} does not exist`, { index, menuItemId });
-    }
-    const listed: ListedMenuItem = item;
-    if (listed.restaurantId !== restaurantId) {
-      throw new DomainError('MENU_ITEM_WRONG_RESTAURANT', `menu item ${menuItemId} is not on this restaurant's menu`, {
+      throw new DomainError('not_found', 'MENU_ITEM_NOT_FOUND', `menu item ${menuItemId} does not exist`, {
         index,
         menuItemId,
       });
     }
+    const listed: ListedMenuItem = item;
+    if (listed.restaurantId !== restaurantId) {
+      throw new DomainError(
+        'invalid',
+        'MENU_ITEM_WRONG_RESTAURANT',
+        `menu item ${menuItemId} is not on this restaurant's menu`,
+        {
+          index,
+          menuItemId,
+        },
+      );
+    }
     if (!listed.available) {
-      throw new DomainError('MENU_ITEM_UNAVAILABLE', `menu item ${menuItemId} is not available`, { index, menuItemId });
+      throw new DomainError('conflict', 'MENU_ITEM_UNAVAILABLE', `menu item ${menuItemId} is not available`, {
+        index,
+        menuItemId,
+      });
     }
     if (currency !== null && currency !== listed.currency) {
-      throw new DomainError('MIXED_CURRENCIES', 'all items of an order must share a currency', { index, menuItemId });
+      throw new DomainError('invalid', 'MIXED_CURRENCIES', 'all items of an order must share a currency', {
+        index,
+        menuItemId,
+      });
     }
     currency = listed.currency;
     lines.push({ menuItemId, name: listed.name, quantity, unitPriceMinor: listed.priceMinor });
@@ -214,19 +240,29 @@ export function decideOrder(
       const order = mustExist(state, orderId);
       if (order.accepted) return [];
       if (order.status !== 'PENDING' && order.status !== 'CONFIRMED') {
-        throw new DomainError('ORDER_INVALID_TRANSITION', `order ${orderId} is ${order.status}; cannot be accepted`, {
-          orderId,
-          status: order.status,
-        });
+        throw new DomainError(
+          'conflict',
+          'ORDER_INVALID_TRANSITION',
+          `order ${orderId} is ${order.status}; cannot be accepted`,
+          {
+            orderId,
+            status: order.status,
+          },
+        );
       }
       return [{ type: 'OrderAccepted', data: { orderId, acceptedAt: at } }];
     }
     case 'MarkOrderPreparing': {
       const order = mustExist(state, orderId);
       if (order.status === 'CONFIRMED' && !order.accepted) {
-        throw new DomainError('ORDER_NOT_ACCEPTED', `order ${orderId} must be accepted before preparation`, {
-          orderId,
-        });
+        throw new DomainError(
+          'conflict',
+          'ORDER_NOT_ACCEPTED',
+          `order ${orderId} must be accepted before preparation`,
+          {
+            orderId,
+          },
+        );
       }
       return step(state, orderId, ['CONFIRMED'], 'PREPARING', {
         type: 'OrderPreparationStarted',
@@ -254,6 +290,7 @@ export function decideOrder(
       const refundable = order.status === 'DELIVERED' && command.data.afterDelivery === true;
       if (!CANCELLABLE.includes(order.status) && !refundable) {
         throw new DomainError(
+          'conflict',
           'ORDER_NOT_CANCELLABLE',
           `order ${orderId} is ${order.status} and can no longer be cancelled`,
           {

@@ -46,10 +46,12 @@ const PASSED: Record<PaymentStatus, readonly PaymentStatus[]> = {
 };
 
 const transition = (state: Payment, paymentId: string, from: PaymentStatus, to: PaymentStatus): Existing | null => {
-  if (state.status === 'NONE') throw new DomainError('PAYMENT_NOT_FOUND', `payment ${paymentId} does not exist`);
+  if (state.status === 'NONE')
+    throw new DomainError('not_found', 'PAYMENT_NOT_FOUND', `payment ${paymentId} does not exist`);
   if (PASSED[state.status].includes(to)) return null; // recording a step already taken appends nothing
   if (state.status !== from) {
     throw new DomainError(
+      'conflict',
       'PAYMENT_INVALID_TRANSITION',
       `payment ${paymentId} is ${state.status}; cannot become ${to}`,
       {
@@ -71,10 +73,14 @@ export function decidePayment(command: PaymentCommand, state: Payment, now: Date
       const authorized = command.type === 'RecordPaymentAuthorized';
       if (state.status !== 'NONE') {
         if (PASSED[state.status].includes(authorized ? 'AUTHORIZED' : 'DECLINED')) return [];
-        throw new DomainError('PAYMENT_EXISTS', `payment ${paymentId} already has an outcome (${state.status})`);
+        throw new DomainError(
+          'conflict',
+          'PAYMENT_EXISTS',
+          `payment ${paymentId} already has an outcome (${state.status})`,
+        );
       }
       if (!Number.isInteger(command.data.amountMinor) || command.data.amountMinor <= 0) {
-        throw new DomainError('INVALID_AMOUNT', 'amount must be a positive integer of minor units');
+        throw new DomainError('invalid', 'INVALID_AMOUNT', 'amount must be a positive integer of minor units');
       }
       return command.type === 'RecordPaymentAuthorized'
         ? [{ type: 'PaymentAuthorized', data: { ...command.data, authorizedAt: at } }]

@@ -47,7 +47,9 @@ export const initialRestaurant = (): Restaurant => ({ status: 'unknown' });
 
 const mustExist = (state: Restaurant, restaurantId: string): Exclude<Restaurant, { status: 'unknown' }> => {
   if (state.status === 'unknown') {
-    throw new DomainError('RESTAURANT_NOT_FOUND', `restaurant ${restaurantId} does not exist`, { restaurantId });
+    throw new DomainError('not_found', 'RESTAURANT_NOT_FOUND', `restaurant ${restaurantId} does not exist`, {
+      restaurantId,
+    });
   }
   return state;
 };
@@ -57,7 +59,11 @@ export function decideRestaurant(command: RestaurantCommand, state: Restaurant, 
   switch (command.type) {
     case 'RegisterRestaurant':
       if (state.status !== 'unknown') {
-        throw new DomainError('RESTAURANT_EXISTS', `restaurant ${command.data.restaurantId} is already registered`);
+        throw new DomainError(
+          'conflict',
+          'RESTAURANT_EXISTS',
+          `restaurant ${command.data.restaurantId} is already registered`,
+        );
       }
       return [{ type: 'RestaurantRegistered', data: { ...command.data, registeredAt: at } }];
     case 'OpenRestaurant':

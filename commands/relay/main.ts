@@ -1,13 +1,13 @@
 // The outbox relay as its own process: `tsx commands/relay/main.ts` (METRICS_PORT serves /metrics). Run several;
 // they split the shards.
 import { Registry } from 'prom-client';
-import { loadConfig } from '../../ops/runtime/config.js';
-import { createKafka, ensureTopics } from '../../ops/runtime/kafka.js';
-import { createLogger } from '../../ops/runtime/log.js';
-import { isEntryPoint, runUntilSignal } from '../../ops/runtime/process.js';
+import { loadConfig } from '../../runtime/config.js';
+import { createKafka, ensureTopics } from '../../runtime/kafka.js';
+import { createLogger } from '../../runtime/log.js';
+import { connect, ensureDatabase } from '../../runtime/postgres.js';
+import { isEntryPoint, runUntilSignal } from '../../runtime/process.js';
 import { topicsOf } from '../../schemas/catalog.js';
-import { connect, ensureDatabase } from '../store/database.js';
-import { migrateEventStore } from '../store/migrate.js';
+import { migrateWriteSide } from '../migrate.js';
 import { IdempotencyKeyPruner } from '../store/retention.js';
 import { OutboxRelay } from './outbox-relay.js';
 
@@ -15,7 +15,7 @@ export async function startRelay(config = loadConfig(), metrics = new Registry()
   const logger = createLogger('outbox-relay', config.logLevel);
   await ensureDatabase(config.databaseUrl);
   const db = connect(config.databaseUrl, { max: 6, applicationName: 'ledgerline-relay' });
-  await migrateEventStore(db);
+  await migrateWriteSide(db);
   const kafka = createKafka(config.kafkaBrokers, 'ledgerline-relay', logger);
   const admin = kafka.admin();
   await admin.connect();

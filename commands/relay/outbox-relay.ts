@@ -1,8 +1,8 @@
 import type { Message, Producer } from 'kafkajs';
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Logger } from '../../ops/runtime/log.js';
-import { BackgroundLoop } from '../../ops/runtime/loop.js';
+import type { Logger } from '../../runtime/log.js';
+import { BackgroundLoop } from '../../runtime/loop.js';
 import type { EventMetadata } from '../store/event-store.js';
 
 export interface RelayOptions {

@@ -1,12 +1,18 @@
-/** The append's expected version did not match the stream; the gateway answers 409. */
-export class ConcurrencyError extends Error {
-  readonly code = 'STREAM_VERSION_CONFLICT';
+import { KindedError } from '../../runtime/errors.js';
+
+/** The append's expected version did not match the stream: a conflict (409). */
+export class ConcurrencyError extends KindedError {
   constructor(
     readonly streamId: string,
     readonly expected: string,
     readonly actual: number | null,
   ) {
-    super(`stream ${streamId}: expected version ${expected}, found ${actual === null ? 'no stream' : actual}`);
+    super(
+      'conflict',
+      'STREAM_VERSION_CONFLICT',
+      `stream ${streamId}: expected version ${expected}, found ${actual === null ? 'no stream' : actual}`,
+      { streamId, expected, actual },
+    );
     this.name = 'ConcurrencyError';
   }
 }

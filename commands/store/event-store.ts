@@ -1,32 +1,11 @@
 import type { Knex } from 'knex';
+import type { EncodedEvent, EventLogReader, EventMetadata, RecordedEvent } from '../../runtime/event-log.js';
 import { ConcurrencyError, IdempotencyRaceError } from './errors.js';
+
+export type { EncodedEvent, EventMetadata, RecordedEvent };
 
 /** `no_stream`: the stream must not exist; `any`: no check; a number: the stream's current version. */
 export type ExpectedVersion = number | 'no_stream' | 'any';
-
-export interface EventMetadata {
-  readonly correlationId: string;
-  readonly causationId: string | null;
-  readonly actor: string;
-  readonly traceId?: string;
-}
-
-/** An event already encoded (Confluent wire format) and ready to append. */
-export interface EncodedEvent {
-  readonly eventId: string;
-  readonly eventType: string;
-  readonly schemaId: number;
-  readonly payload: Buffer;
-}
-
-export interface RecordedEvent extends EncodedEvent {
-  readonly globalPosition: number;
-  readonly streamId: string;
-  readonly streamType: string;
-  readonly streamVersion: number;
-  readonly metadata: EventMetadata;
-  readonly recordedAt: Date;
-}
 
 export interface IdempotencyRecord {
   readonly scope: string;
@@ -112,7 +91,7 @@ export function shardOf(streamId: string, shards: number): number {
   return hash % shards;
 }
 
-export class EventStore {
+export class EventStore implements EventLogReader {
   private readonly topicPrefix: string;
   private readonly shards: number;
 
@@ -266,5 +245,14 @@ export class EventStore {
     if (streamTypes) query.whereIn('stream_type', streamTypes);
     const rows: EventRow[] = await query;
     return rows.map(toRecorded);
+  }
+
+  async countUpTo(upTo: number, streamTypes: readonly string[]): Promise<number> {
+    const row = await this.db('events')
+      .whereIn('stream_type', streamTypes)
+      .andWhere('global_position', '<=', upTo)
+      .count({ n: '*' })
+      .first();
+    return Number(row?.n ?? 0);
   }
 }

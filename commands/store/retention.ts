@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { Counter, type Registry } from 'prom-client';
-import type { Logger } from '../../ops/runtime/log.js';
-import { BackgroundLoop } from '../../ops/runtime/loop.js';
+import type { Logger } from '../../runtime/log.js';
+import { BackgroundLoop } from '../../runtime/loop.js';
 
 /**
  * Deletes up to `limit` idempotency keys recorded before `before`; returns how many. Rows another pruner is

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { Logger } from '../../ops/runtime/log.js';
-import { BackgroundLoop } from '../../ops/runtime/loop.js';
+import type { Logger } from '../../runtime/log.js';
+import { BackgroundLoop } from '../../runtime/loop.js';
 
 export interface LiveEntry {
   /** The Redis stream entry id: the SSE event id a client resumes from. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type Config, ConfigError, loadConfig } from '../runtime/config.js';
+import { type Config, ConfigError, loadConfig } from '../../runtime/config.js';
 import { CliError, EXIT_USAGE } from './errors.js';
 import { type CliIo, Output } from './output.js';
 import { Services } from './services.js';

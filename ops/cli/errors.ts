@@ -1,4 +1,4 @@
-import { errorChain } from '../runtime/error-chain.js';
+import { errorChain } from '../../runtime/error-chain.js';
 
 // What the CLI reports when it fails. Every failure ends as ONE line on stderr and an exit code: 1 for a
 // failure (a service down, a thing not found, an incompatible schema), 2 for a wrong invocation. Stack traces

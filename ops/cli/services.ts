@@ -3,11 +3,11 @@ import { Client as SearchClient } from '@elastic/elasticsearch';
 import { type Admin, type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import knexFactory, { type Knex } from 'knex';
 // Imported for its side effect as well: it makes BIGINT positions arrive as numbers, as everywhere else.
-import '../../commands/store/database.js';
+import '../../runtime/postgres.js';
 import { EventStore } from '../../commands/store/event-store.js';
+import type { Config } from '../../runtime/config.js';
 import { EventCodec } from '../../schemas/codec.js';
 import { createRegistryClient, type SchemaRegistryClient } from '../../schemas/registry.js';
-import type { Config } from '../runtime/config.js';
 import { addressOf, serviceFailure, withTimeout } from './errors.js';
 
 /** How long a connection may take before the service is reported unreachable. */

@@ -1,4 +1,4 @@
-import type { ProjectedEvent } from '../runtime/types.js';
+import type { ProjectedEvent } from '../../runtime/consumer/types.js';
 
 // The order read model as pure functions: how one order's row evolves with its events, and how a change of
 // status moves the restaurant's daily figures. The PostgreSQL projection (orders.ts) only loads and stores.

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import { createOnce } from '../../commands/store/database.js';
+import type { ProjectedEvent } from '../../runtime/consumer/types.js';
+import { createOnce } from '../../runtime/postgres.js';
 import type { PostgresReadModel } from '../runtime/postgres.js';
-import type { ProjectedEvent } from '../runtime/types.js';
 import { type DailyDelta, dailyDeltas, evolveOrderView, mergeDeltas, type OrderView } from './order-view.js';
 
 export const ORDERS_PROJECTION = 'ordering.orders';

@@ -1,4 +1,4 @@
-import { createOnce } from '../../commands/store/database.js';
+import { createOnce } from '../../runtime/postgres.js';
 import type { PostgresReadModel } from '../runtime/postgres.js';
 
 export const RESTAURANTS_PROJECTION = 'ordering.restaurants';

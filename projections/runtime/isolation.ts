@@ -1,7 +1,7 @@
-import type { RecordedEvent } from '../../commands/store/event-store.js';
+import { isPoison, StreamGapError } from '../../runtime/consumer/failures.js';
+import type { ProjectedEvent } from '../../runtime/consumer/types.js';
+import type { RecordedEvent } from '../../runtime/event-log.js';
 import type { EventCodec } from '../../schemas/codec.js';
-import { isPoison, StreamGapError } from './failures.js';
-import type { ProjectedEvent } from './types.js';
 
 /** An event a rebuild or replay left out because it fails the same way however often it is tried. */
 export interface IsolatedEvent {

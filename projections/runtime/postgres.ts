@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import { StreamGapError } from './failures.js';
+import { StreamGapError } from '../../runtime/consumer/failures.js';
+import type { BatchSource, ProjectedEvent, Projection } from '../../runtime/consumer/types.js';
 import { versionKey } from './tables.js';
-import type { BatchSource, ProjectedEvent, Projection } from './types.js';
 
 /** A read model in PostgreSQL: its tables are suffixed with the version, so two versions live side by side. */
 export interface PostgresReadModel {

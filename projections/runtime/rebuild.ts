@@ -1,11 +1,11 @@
 import type { Admin } from 'kafkajs';
 import type { Knex } from 'knex';
-import type { EventStore } from '../../commands/store/event-store.js';
+import { groupIdOf } from '../../runtime/consumer/types.js';
+import type { EventLogReader } from '../../runtime/event-log.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import { type DecodedOrNot, decodeEach, type IsolationReport, PoisonIsolator } from './isolation.js';
 import { applyInTransaction, type PostgresReadModel } from './postgres.js';
 import { versionKey } from './tables.js';
-import { groupIdOf } from './types.js';
 import { activateVersion } from './versions.js';
 
 export interface RebuildProgress {
@@ -28,7 +28,7 @@ export interface RebuildResult {
 }
 
 export interface RebuildOptions {
-  readonly store: EventStore;
+  readonly store: EventLogReader;
   readonly readDb: Knex;
   readonly codec: EventCodec;
   /** The new version to build, beside the one queries read now. */
@@ -78,13 +78,7 @@ export async function rebuildPostgresProjection(options: RebuildOptions): Promis
     : [];
 
   const highWater = await store.safeHighWaterMark();
-  const totalRow = await store
-    .db('events')
-    .whereIn('stream_type', model.topics)
-    .andWhere('global_position', '<=', highWater)
-    .count({ n: '*' })
-    .first();
-  const total = Number(totalRow?.n ?? 0);
+  const total = await store.countUpTo(highWater, model.topics);
   const started = performance.now();
   let read = 0;
   const batchSize = options.batchSize ?? 5000;

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { createOnce } from '../../commands/store/database.js';
+import { createOnce } from '../../runtime/postgres.js';
 
 // The projection runtime's own tables in the read database: which stream versions each projection version has
 // applied (the dedupe that makes redelivery harmless), per-partition checkpoints, and which version is active.

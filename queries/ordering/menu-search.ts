@@ -1,5 +1,6 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import type { MenuItemDoc } from '../../projections/ordering/menu-search.js';
+import { KindedError } from '../../runtime/errors.js';
 
 // Menu search over the search read model's alias (projections/ordering/menu-search.ts). The request is built
 // by a pure function, so what a filter means is unit-tested without a search engine.
@@ -32,8 +33,10 @@ export const MAX_LIMIT = 100;
 export const MAX_WINDOW = 10_000;
 export const MAX_QUERY_LENGTH = 200;
 
-export class InvalidMenuSearchError extends Error {
-  readonly code = 'INVALID_SEARCH_PARAMS';
+export class InvalidMenuSearchError extends KindedError {
+  constructor(message: string) {
+    super('invalid', 'INVALID_SEARCH_PARAMS', message);
+  }
 }
 
 /**

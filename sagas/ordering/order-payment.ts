@@ -1,4 +1,4 @@
-import type { ProjectedEvent } from '../../projections/runtime/types.js';
+import type { ProjectedEvent } from '../../runtime/consumer/types.js';
 import type { Reaction, SagaCommand, SagaDefinition } from '../runtime/types.js';
 
 // The order/payment saga: OrderPlaced → authorize → confirm (or reject); the restaurant must accept in time

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Projection } from '../../projections/runtime/types.js';
+import type { Projection } from '../../runtime/consumer/types.js';
 import { reactToEvent } from './reactor.js';
 import type { SagaDefinition } from './types.js';
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { ProjectedEvent } from '../../projections/runtime/types.js';
+import type { ProjectedEvent } from '../../runtime/consumer/types.js';
 import { type CommandCause, loadSaga, persistReaction, SagaVersionConflict } from './store.js';
 import type { SagaDefinition } from './types.js';
 

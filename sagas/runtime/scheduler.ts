@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { Logger } from '../../ops/runtime/log.js';
-import { BackgroundLoop } from '../../ops/runtime/loop.js';
+import type { Logger } from '../../runtime/log.js';
+import { BackgroundLoop } from '../../runtime/loop.js';
 import { loadSaga, persistReaction } from './store.js';
 import type { SagaDefinition } from './types.js';
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { createOnce } from '../../commands/store/database.js';
+import { createOnce } from '../../runtime/postgres.js';
 
 // The saga runtime's tables, in the write side's database: sagas emit commands, so they live beside the store.
 export async function ensureSagaTables(db: Knex): Promise<void> {

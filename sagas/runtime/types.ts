@@ -1,4 +1,4 @@
-import type { ProjectedEvent } from '../../projections/runtime/types.js';
+import type { ProjectedEvent } from '../../runtime/consumer/types.js';
 
 /** A command a saga wants done. `step` is unique within one saga: it names the idempotency key saga id + step. */
 export interface SagaCommand {

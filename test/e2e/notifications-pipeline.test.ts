@@ -1,7 +1,7 @@
 // Needs the edits to existing files listed in the notifications report (it uses IdentityCommands.setNotificationPreferences
 // and the read side's `notifications`): the whole path, Avro through Kafka to the projection, and the gateway routes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notificationsReadModel } from '../../projections/ordering/notifications.js';
+import { notificationsReadModel } from '../../projections/identity/notifications.js';
 import { bearer, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { ctx, placeOrder, seedMenu } from '../support/ordering.js';
 import { startTestSystem, type TestSystem } from '../support/system.js';
@@ -31,8 +31,8 @@ describe('notifications through the real pipeline', () => {
     await expect(
       sys.write.identity.setNotificationPreferences({ accountId: 'ghost', email: false, push: true }, ctx('ghost')),
     ).rejects.toMatchObject({ code: 'ACCOUNT_NOT_FOUND' });
-    await sys.read.notifications.waiter.waitFor(set.position, notificationsReadModel(1), { timeoutMs: 30_000 });
-    expect(await sys.read.notifications.notifications.preferences(accountId)).toMatchObject({
+    await sys.read.identity.waiter.waitFor(set.position, notificationsReadModel(1), { timeoutMs: 30_000 });
+    expect(await sys.read.identity.notifications.preferences(accountId)).toMatchObject({
       email: false,
       push: true,
       version: 2,
@@ -44,8 +44,8 @@ describe('notifications through the real pipeline', () => {
     await sys.write.ordering.advanceOrder('AcceptOrder', { orderId: placed.orderId }, ctx('owner'));
     await sys.write.ordering.advanceOrder('MarkOrderPreparing', { orderId: placed.orderId }, ctx('owner'));
     const ready = await sys.write.ordering.advanceOrder('MarkOrderReady', { orderId: placed.orderId }, ctx('owner'));
-    await sys.read.notifications.waiter.waitFor(ready.position, notificationsReadModel(1), { timeoutMs: 30_000 });
-    const page = await sys.read.notifications.notifications.list(accountId);
+    await sys.read.identity.waiter.waitFor(ready.position, notificationsReadModel(1), { timeoutMs: 30_000 });
+    const page = await sys.read.identity.notifications.list(accountId);
     expect(page.items.map((n) => [n.channel, n.kind])).toEqual([
       ['push', 'ORDER_READY'],
       ['push', 'ORDER_PREPARING'],

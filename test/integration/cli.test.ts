@@ -13,8 +13,8 @@ import {
 import { ORDERS_PROJECTION, ordersTables } from '../../projections/ordering/orders.js';
 import { RESTAURANTS_PROJECTION, restaurantsTable } from '../../projections/ordering/restaurants.js';
 import { versionKey } from '../../projections/runtime/tables.js';
-import { groupIdOf } from '../../projections/runtime/types.js';
 import { activeVersion } from '../../projections/runtime/versions.js';
+import { groupIdOf } from '../../runtime/consumer/types.js';
 import { ensureSagaTables } from '../../sagas/runtime/tables.js';
 import { topicsOf } from '../../schemas/catalog.js';
 import { type ConsumedMessage, consumeUntil, testKafka } from '../support/kafka.js';

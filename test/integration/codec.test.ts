@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPoison } from '../../projections/runtime/failures.js';
+import { isPoison } from '../../runtime/consumer/failures.js';
 import { EventCodec, UndecodableEventError } from '../../schemas/codec.js';
 import { createRegistryClient, RegistryUnavailableError } from '../../schemas/registry.js';
 import { testConfig } from '../support/env.js';

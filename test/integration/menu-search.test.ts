@@ -2,8 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Client, errors } from '@elastic/elasticsearch';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../../commands/store/database.js';
-import { loadConfig } from '../../ops/runtime/config.js';
 import {
   bulkWrite,
   type MenuItemDoc,
@@ -16,8 +14,10 @@ import {
 } from '../../projections/ordering/menu-search.js';
 import { postgresProjection } from '../../projections/runtime/postgres.js';
 import { ensureRuntimeTables } from '../../projections/runtime/tables.js';
-import type { BatchSource, ProjectedEvent, Projection } from '../../projections/runtime/types.js';
 import { type MenuSearchParams, type MenuSearchResult, searchMenu } from '../../queries/ordering/menu-search.js';
+import { loadConfig } from '../../runtime/config.js';
+import type { BatchSource, ProjectedEvent, Projection } from '../../runtime/consumer/types.js';
+import { connect } from '../../runtime/postgres.js';
 import { createTestDatabase, uniqueSuffix } from '../support/env.js';
 import { requireServices } from '../support/services.js';
 

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../../commands/store/database.js';
 import {
   NOTIFICATIONS_PROJECTION,
   notificationsReadModel,
   notificationsTables,
-} from '../../projections/ordering/notifications.js';
+} from '../../projections/identity/notifications.js';
 import { postgresProjection } from '../../projections/runtime/postgres.js';
 import { ensureRuntimeTables, versionKey } from '../../projections/runtime/tables.js';
-import type { BatchSource, ProjectedEvent } from '../../projections/runtime/types.js';
 import { InvalidCursorError } from '../../queries/cursor.js';
-import { NotificationQueries } from '../../queries/ordering/notifications.js';
+import { NotificationQueries } from '../../queries/identity/notifications.js';
+import type { BatchSource, ProjectedEvent } from '../../runtime/consumer/types.js';
+import { connect } from '../../runtime/postgres.js';
 import { createTestDatabase } from '../support/env.js';
 
 // The notifications read model fed hand-built batches through the runtime's PostgreSQL wrapper, on a fresh

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../ops/runtime/config.js';
 import {
   type LiveOrderStatus,
   liveKeys,
@@ -12,7 +11,8 @@ import {
   statusCounts,
   unlinkMatching,
 } from '../../projections/ordering/order-status-redis.js';
-import type { BatchSource, ProjectedEvent } from '../../projections/runtime/types.js';
+import { loadConfig } from '../../runtime/config.js';
+import type { BatchSource, ProjectedEvent } from '../../runtime/consumer/types.js';
 import { uniqueSuffix } from '../support/env.js';
 
 // The Redis order-status projection against the real Redis, fed hand-built events (no Kafka): every test works

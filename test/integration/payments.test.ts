@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type PaymentSimulator, startPaymentSimulator, TEST_CARDS } from '../../ops/simulators/payments/index.js';
 import {
   type AuthorizeRequest,
   type PaymentNotification,
@@ -10,7 +11,6 @@ import {
   TransientProviderError,
   WebhookSignatureError,
 } from '../../sagas/payments/port.js';
-import { type PaymentSimulator, startPaymentSimulator, TEST_CARDS } from '../../sagas/payments/simulator/index.js';
 import { createStripeProvider, stripeEndpointOf } from '../../sagas/payments/stripe.js';
 import { verifyPaymentWebhook } from '../../sagas/payments/webhooks.js';
 import { waitUntil } from '../support/system.js';

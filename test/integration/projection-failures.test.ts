@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../../commands/store/database.js';
 import { openWriteSide } from '../../commands/write-side.js';
-import { createKafka, ensureTopics } from '../../ops/runtime/kafka.js';
-import { createLogger } from '../../ops/runtime/log.js';
 import { ordersReadModel, ordersTables } from '../../projections/ordering/orders.js';
-import { isPoison, StreamGapError } from '../../projections/runtime/failures.js';
 import { applyInTransaction, type PostgresReadModel, postgresProjection } from '../../projections/runtime/postgres.js';
-import { ProjectionRunner } from '../../projections/runtime/runner.js';
 import { ensureRuntimeTables } from '../../projections/runtime/tables.js';
-import type { ProjectedEvent } from '../../projections/runtime/types.js';
+import { isPoison, StreamGapError } from '../../runtime/consumer/failures.js';
+import { ProjectionRunner } from '../../runtime/consumer/runner.js';
+import type { ProjectedEvent } from '../../runtime/consumer/types.js';
+import { createKafka, ensureTopics } from '../../runtime/kafka.js';
+import { createLogger } from '../../runtime/log.js';
+import { connect } from '../../runtime/postgres.js';
 import { createTestDatabase, testConfig, uniqueSuffix } from '../support/env.js';
 import { waitUntil } from '../support/system.js';
 

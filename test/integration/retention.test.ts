@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdempotencyKeyPruner, pruneIdempotencyKeys } from '../../commands/store/retention.js';
-import { createLogger } from '../../ops/runtime/log.js';
+import { createLogger } from '../../runtime/log.js';
 import { metadata, opaqueEvents, openTestStore, type TestStore } from '../support/store.js';
 
 let t: TestStore;

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../../commands/store/database.js';
-import { createLogger } from '../../ops/runtime/log.js';
+import { createLogger } from '../../runtime/log.js';
+import { connect } from '../../runtime/postgres.js';
 import { type CommandHandler, SagaCommandDispatcher } from '../../sagas/runtime/dispatcher.js';
 import { ensureSagaTables } from '../../sagas/runtime/tables.js';
 import { createTestDatabase, uniqueSuffix } from '../support/env.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { type Config, loadConfig } from '../../ops/runtime/config.js';
+import { type Config, loadConfig } from '../../runtime/config.js';
 
 export const uniqueSuffix = (): string => `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Role } from '../../commands/identity/account.js';
 import type { TokenService } from '../../gateway/identity/tokens.js';
 import { startGateway } from '../../gateway/main.js';
-import type { Config } from '../../ops/runtime/config.js';
+import type { Config } from '../../runtime/config.js';
 import { createTestDatabase, testConfig } from './env.js';
 
 export interface TestGateway {

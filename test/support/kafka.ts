@@ -1,5 +1,5 @@
 import { type IHeaders, Kafka, logLevel } from 'kafkajs';
-import { loadConfig } from '../../ops/runtime/config.js';
+import { loadConfig } from '../../runtime/config.js';
 import { uniqueSuffix } from './env.js';
 
 export interface ConsumedMessage {

@@ -1,6 +1,6 @@
-import { connect } from '../../commands/store/database.js';
-import { loadConfig } from '../../ops/runtime/config.js';
-import { createHealthProbe, type DependencyName } from '../../ops/runtime/health.js';
+import { loadConfig } from '../../runtime/config.js';
+import { createHealthProbe, type DependencyName } from '../../runtime/health.js';
+import { connect } from '../../runtime/postgres.js';
 
 /**
  * Fails fast, naming the service, when a dependency of the test is down, instead of letting the test

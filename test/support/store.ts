@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { connect } from '../../commands/store/database.js';
+import { migrateWriteSide } from '../../commands/migrate.js';
 import { type EncodedEvent, EventStore, type EventStoreOptions } from '../../commands/store/event-store.js';
-import { migrateEventStore } from '../../commands/store/migrate.js';
+import { connect } from '../../runtime/postgres.js';
 import { createTestDatabase } from './env.js';
 
 export interface TestStore {
@@ -16,7 +16,7 @@ export interface TestStore {
 export async function openTestStore(label: string, options: EventStoreOptions = {}, poolMax = 30): Promise<TestStore> {
   const database = await createTestDatabase(label);
   const db = connect(database.url, { max: poolMax });
-  await migrateEventStore(db);
+  await migrateWriteSide(db);
   return {
     db,
     store: new EventStore(db, options),

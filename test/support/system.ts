@@ -2,10 +2,10 @@ import type { Knex } from 'knex';
 import { startRelay } from '../../commands/relay/main.js';
 import { openWriteSide } from '../../commands/write-side.js';
 import { withTimeout } from '../../ops/cli/errors.js';
-import type { Config } from '../../ops/runtime/config.js';
 import { startProjector } from '../../projections/main.js';
 import { versionKey } from '../../projections/runtime/tables.js';
 import { openReadSide } from '../../queries/read-side.js';
+import type { Config } from '../../runtime/config.js';
 import { createTestDatabase, testConfig } from './env.js';
 
 /** Polls `check` until it returns a value (not undefined/false) or the timeout passes. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Config, ConfigError, loadConfig } from '../../ops/runtime/config.js';
+import { type Config, ConfigError, loadConfig } from '../../runtime/config.js';
 
 /** Runs loadConfig and returns the ConfigError it throws; fails the test if it succeeds or throws another error. */
 function configError(env: Record<string, string>): ConfigError {

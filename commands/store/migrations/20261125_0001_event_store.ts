@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 
 // The write side's tables. `events` is append-only and the source of truth; `streams` holds each
 // stream's current version and is the row the optimistic-concurrency check locks; `outbox` holds
-// what the relay has not published yet; `schemas` keeps every writer schema by id so a replay never
-// depends on the registry's data surviving.
+// what the relay has not published yet. The `schemas` table of writer-schema copies, which this migration
+// created before contexts were modules, now belongs to the codec (schemas/codec.ts `ensureSchemaCopies`).
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE streams (
@@ -47,17 +47,9 @@ export async function up(knex: Knex): Promise<void> {
       PRIMARY KEY (scope, key)
     );
     CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
-
-    CREATE TABLE schemas (
-      schema_id   integer PRIMARY KEY,
-      subject     text NOT NULL,
-      record_name text NOT NULL,
-      definition  jsonb NOT NULL,
-      registered_at timestamptz NOT NULL DEFAULT now()
-    );
   `);
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw('DROP TABLE IF EXISTS schemas, idempotency_keys, outbox, events, streams CASCADE');
+  await knex.raw('DROP TABLE IF EXISTS idempotency_keys, outbox, events, streams CASCADE');
 }

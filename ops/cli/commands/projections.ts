@@ -1,18 +1,20 @@
 import type { Command } from 'commander';
 import type { Admin } from 'kafkajs';
 import type { Knex } from 'knex';
+import type { PostgresProjectionEntry } from '../../../projections/context.js';
+import { findProjection, rebuildableProjections } from '../../../projections/contexts.js';
 import type { IsolationReport } from '../../../projections/runtime/isolation.js';
 import { rebuildPostgresProjection } from '../../../projections/runtime/rebuild.js';
 import { ensureRuntimeTables, versionKey } from '../../../projections/runtime/tables.js';
-import { groupIdOf } from '../../../projections/runtime/types.js';
 import { activeVersion } from '../../../projections/runtime/versions.js';
+import { groupIdOf } from '../../../runtime/consumer/types.js';
 import { type ActionContext, action } from '../context.js';
 import { CliError } from '../errors.js';
 import { partitionRanges } from '../kafka-read.js';
 import { nonNegativeInt, positiveInt } from '../options.js';
 import { type CliIo, duration, isolatedLines, table } from '../output.js';
 import { Progress } from '../progress.js';
-import { findProjection, type RebuildableProjection, rebuildableProjections } from '../rebuildable.js';
+import { projectionEnv } from '../projection-env.js';
 import { tableExists } from '../sql.js';
 
 export type ProjectionStatus = 'running' | 'rebalancing' | 'stopped' | 'not started' | 'unknown';
@@ -159,10 +161,10 @@ async function list(ctx: ActionContext): Promise<ProjectionList> {
 }
 
 /** Drops one version's storage, its runtime rows and its consumer group. */
-async function dropVersion(ctx: ActionContext, projection: RebuildableProjection, version: number): Promise<void> {
+async function dropVersion(ctx: ActionContext, projection: PostgresProjectionEntry, version: number): Promise<void> {
   const db = await ctx.services.readDb();
   const admin = await ctx.services.admin();
-  const env = { config: ctx.config, services: ctx.services };
+  const env = projectionEnv(ctx.services);
   const stillRead = await projection.readsFrom?.(version, env);
   if (stillRead) throw new CliError(`${projection.name} v${version} is still read: ${stillRead}; nothing dropped`);
   const model = await projection.model(version, env);
@@ -175,7 +177,7 @@ async function dropVersion(ctx: ActionContext, projection: RebuildableProjection
   });
 }
 
-function knownProjection(ctx: ActionContext, name: string): RebuildableProjection {
+function knownProjection(ctx: ActionContext, name: string): PostgresProjectionEntry {
   const projection = findProjection(name);
   if (!projection) {
     ctx.usage(`unknown projection ${name}; rebuildable: ${rebuildableProjections.map((p) => p.name).join(', ')}`);
@@ -192,12 +194,12 @@ interface RebuildOptions {
 
 async function rebuild(
   ctx: ActionContext,
-  projection: RebuildableProjection,
+  projection: PostgresProjectionEntry,
   opts: RebuildOptions,
 ): Promise<RebuildResult> {
   const readDb = await ctx.services.readDb();
   const admin = await ctx.services.admin();
-  const env = { config: ctx.config, services: ctx.services };
+  const env = projectionEnv(ctx.services);
   const prefix = ctx.config.topicPrefix;
   await ensureRuntimeTables(readDb);
   const previous = await activeVersion(readDb, projection.name, projection.initialVersion);

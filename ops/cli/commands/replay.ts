@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Message } from 'kafkajs';
 import { headersOf } from '../../../commands/relay/outbox-relay.js';
+import { findProjection, rebuildableProjections } from '../../../projections/contexts.js';
 import { decodeEach, type IsolationReport, PoisonIsolator } from '../../../projections/runtime/isolation.js';
 import { applyInTransaction } from '../../../projections/runtime/postgres.js';
 import { ensureRuntimeTables, versionKey } from '../../../projections/runtime/tables.js';
@@ -10,7 +11,7 @@ import { CliError } from '../errors.js';
 import { isoTime, nonNegativeInt, positiveInt } from '../options.js';
 import { type CliIo, isolatedLines, table } from '../output.js';
 import { Progress } from '../progress.js';
-import { findProjection, rebuildableProjections } from '../rebuildable.js';
+import { projectionEnv } from '../projection-env.js';
 import { type EventRow, toRecorded } from '../recorded.js';
 import {
   type EventSelector,
@@ -116,7 +117,7 @@ async function replayIntoProjection(
   const version = hasRuntime
     ? await activeVersion(readDb, projection.name, projection.initialVersion)
     : projection.initialVersion;
-  const model = await projection.model(version, { config: ctx.config, services: ctx.services });
+  const model = await projection.model(version, projectionEnv(ctx.services));
   const key = versionKey(projection.name, version);
   if (!dryRun) await model.createTables(readDb); // as the projector's setup does: a no-op when they exist
   const selector: EventSelector = { ...base, streamTypes: projection.topics };

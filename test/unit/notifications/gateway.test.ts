@@ -6,15 +6,15 @@ import type { CommandContext } from '../../../commands/executor.js';
 import type { Role } from '../../../commands/identity/account.js';
 import { requireRoles } from '../../../gateway/auth.js';
 import { errorHandler } from '../../../gateway/errors.js';
-import { TokenService } from '../../../gateway/identity/tokens.js';
 import {
   type NotificationPreferenceCommands,
   type NotificationQueryDeps,
   notificationCommandsPlugin,
   notificationQueriesPlugin,
-} from '../../../gateway/notifications.js';
+} from '../../../gateway/identity/notifications.js';
+import { TokenService } from '../../../gateway/identity/tokens.js';
 import { validatorCompiler } from '../../../gateway/validation.js';
-import type { NotificationFilter } from '../../../queries/ordering/notifications.js';
+import type { NotificationFilter } from '../../../queries/identity/notifications.js';
 
 // The routes as the gateway mounts them (same validator, error handler and role check), over fake sides:
 // what is checked here is the HTTP contract, not the read model (see test/integration/notifications.test.ts).
@@ -47,7 +47,8 @@ async function build(): Promise<{ app: FastifyInstance; calls: Calls }> {
   const commands: NotificationPreferenceCommands = {
     async setNotificationPreferences(input, ctx) {
       calls.commands.push({ input, ctx });
-      if (input.accountId === 'ghost') throw new DomainError('ACCOUNT_NOT_FOUND', 'account ghost does not exist');
+      if (input.accountId === 'ghost')
+        throw new DomainError('not_found', 'ACCOUNT_NOT_FOUND', 'account ghost does not exist');
       return { streamId: `account-${input.accountId}`, version: 2, position: 42 };
     },
   };

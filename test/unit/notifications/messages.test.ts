@@ -6,7 +6,7 @@ import {
   notificationFor,
   notificationId,
   type OrderEventLike,
-} from '../../../projections/ordering/notification-messages.js';
+} from '../../../projections/identity/notification-messages.js';
 
 const CUSTOMER = 'c-1';
 const ev = (eventType: string, data: Record<string, unknown> = {}): OrderEventLike => ({

@@ -1,10 +1,10 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { resolveTestCard, TEST_CARDS } from '../../../sagas/payments/simulator/cards.js';
-import { SimulatorError } from '../../../sagas/payments/simulator/errors.js';
-import { canonical, FormError, parseForm } from '../../../sagas/payments/simulator/form.js';
-import { IdempotencyStore } from '../../../sagas/payments/simulator/idempotency.js';
-import { signStripePayload } from '../../../sagas/payments/simulator/webhook-sender.js';
+import { resolveTestCard, TEST_CARDS } from '../../../ops/simulators/payments/cards.js';
+import { SimulatorError } from '../../../ops/simulators/payments/errors.js';
+import { canonical, FormError, parseForm } from '../../../ops/simulators/payments/form.js';
+import { IdempotencyStore } from '../../../ops/simulators/payments/idempotency.js';
+import { signStripePayload } from '../../../ops/simulators/payments/webhook-sender.js';
 
 describe('simulator form parsing', () => {
   it('reads the bracketed keys the SDK writes into nested objects and arrays', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ProjectedEvent } from '../../../projections/runtime/types.js';
+import type { ProjectedEvent } from '../../../runtime/consumer/types.js';
 import {
   ACCEPTANCE_DEADLINE,
   type OrderPaymentState,

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { DEFAULT_NOTIFICATION_PREFERENCES, type NotificationPreferences } from '../../commands/identity/preferences.js';
-import { createOnce } from '../../commands/store/database.js';
+import type { ProjectedEvent } from '../../runtime/consumer/types.js';
+import { createOnce } from '../../runtime/postgres.js';
 import type { PostgresReadModel } from '../runtime/postgres.js';
-import type { ProjectedEvent } from '../runtime/types.js';
 import { enabledChannels, type NotificationChannel, notificationFor, notificationId } from './notification-messages.js';
 
 export const NOTIFICATIONS_PROJECTION = 'ordering.notifications';

@@ -9,8 +9,8 @@ import type {
 } from '../../commands/ordering/handlers.js';
 import { MAX_PRICE_MINOR } from '../../commands/ordering/menu-item.js';
 import { MAX_LINES, MAX_QUANTITY, MIN_QUANTITY } from '../../commands/ordering/order.js';
+import { commandContext } from '../command-context.js';
 import { HttpError } from '../errors.js';
-import { commandContext } from './context.js';
 
 // POST /commands/ordering/<command>: one route per command, each with its JSON schema.
 

@@ -1,5 +1,5 @@
-import type { CommandContext } from '../commands/executor.js';
-import type { OrderingCommands } from '../commands/ordering/handlers.js';
+import type { CommandContext } from '../../commands/executor.js';
+import type { DemoData } from './context.js';
 
 // Demo data for the quick start: fixed ids and idempotency keys, so a second run appends nothing.
 const owner = (key: string): CommandContext => ({
@@ -31,7 +31,7 @@ const restaurants = [
   },
 ] as const;
 
-export async function loadDemoData(ordering: OrderingCommands): Promise<{ restaurants: number; menuItems: number }> {
+async function load({ ordering }: Parameters<DemoData['load']>[0]): Promise<Record<string, number>> {
   let menuItems = 0;
   for (const r of restaurants) {
     await ordering.registerRestaurant(
@@ -49,3 +49,5 @@ export async function loadDemoData(ordering: OrderingCommands): Promise<{ restau
   }
   return { restaurants: restaurants.length, menuItems };
 }
+
+export const ordering: DemoData = { name: 'ordering', load };

@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 import { DEFAULT_NOTIFICATION_PREFERENCES } from '../../commands/identity/preferences.js';
-import type { NotificationChannel, NotificationKind } from '../../projections/ordering/notification-messages.js';
+import type { NotificationChannel, NotificationKind } from '../../projections/identity/notification-messages.js';
 import {
   type NotificationRow,
   notificationsTables,
   type PreferencesRow,
-} from '../../projections/ordering/notifications.js';
+} from '../../projections/identity/notifications.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 
 export interface NotificationView {

@@ -2,7 +2,7 @@ import { Client as SearchClient } from '@elastic/elasticsearch';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Knex } from 'knex';
-import { createRegistryClient } from '../../schemas/registry.js';
+import { createRegistryClient } from '../schemas/registry.js';
 import type { Config } from './config.js';
 
 export type DependencyName = 'postgres' | 'redis' | 'kafka' | 'schemaRegistry' | 'search';

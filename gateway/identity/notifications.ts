@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { CommandContext, CommandResult } from '../commands/executor.js';
-import { ROLES } from '../commands/identity/account.js';
-import { NOTIFICATION_CHANNELS, type NotificationChannel } from '../projections/ordering/notification-messages.js';
-import type { NotificationQueries } from '../queries/ordering/notifications.js';
-import type { PositionWaiter } from '../queries/read-your-writes.js';
-import { principalOf } from './auth.js';
-import { commandContext } from './commands/context.js';
+import type { CommandContext, CommandResult } from '../../commands/executor.js';
+import { ROLES } from '../../commands/identity/account.js';
+import { NOTIFICATION_CHANNELS, type NotificationChannel } from '../../projections/identity/notification-messages.js';
+import type { NotificationQueries } from '../../queries/identity/notifications.js';
+import type { PositionWaiter } from '../../queries/read-your-writes.js';
+import { principalOf } from '../auth.js';
+import { commandContext } from '../command-context.js';
 
 // Notification preferences and the caller's notifications. Two plugins, because commands and queries never
 // share a route or a pool: register the first under /commands and the second under /queries.

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { CommandContext } from '../../commands/executor.js';
-import { principalOf } from '../auth.js';
-import { HttpError } from '../errors.js';
+import type { CommandContext } from '../commands/executor.js';
+import { principalOf } from './auth.js';
+import { HttpError } from './errors.js';
 
 const KEY_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
 

@@ -1,7 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Logger } from '../../ops/runtime/log.js';
 import type { EventCodec } from '../../schemas/codec.js';
+import type { Logger } from '../log.js';
 import { toProjectedEvent } from './envelope.js';
 import { isPoison } from './failures.js';
 import { type BatchSource, groupIdOf, type ProjectedEvent, type Projection } from './types.js';

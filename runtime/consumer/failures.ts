@@ -1,4 +1,4 @@
-import { DomainError } from '../../commands/decider.js';
+import { DomainError } from '../errors.js';
 
 /** An event's version is ahead of the next one expected: an earlier event of its stream was dead-lettered. */
 export class StreamGapError extends Error {

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { DomainError } from '../commands/decider.js';
-import type { OrderingCommands } from '../commands/ordering/handlers.js';
-import type { PaymentCommand } from '../commands/ordering/payment.js';
-import { type PaymentNotification, WebhookSignatureError } from '../sagas/payments/port.js';
-import { verifyPaymentWebhook } from '../sagas/payments/webhooks.js';
-import { body } from './errors.js';
+import { DomainError } from '../../commands/decider.js';
+import type { OrderingCommands } from '../../commands/ordering/handlers.js';
+import type { PaymentCommand } from '../../commands/ordering/payment.js';
+import { type PaymentNotification, WebhookSignatureError } from '../../sagas/payments/port.js';
+import { verifyPaymentWebhook } from '../../sagas/payments/webhooks.js';
+import { body } from '../errors.js';
 
 export interface WebhookDeps {
   readonly ordering: OrderingCommands;

@@ -1,0 +1,27 @@
+import type { FastifyRequest } from 'fastify';
+import { canSeeOrder } from '../access.js';
+import { authenticate } from '../auth.js';
+import { HttpError } from '../errors.js';
+import type { Principal, TokenService } from '../identity/tokens.js';
+import type { LiveDeps } from './deps.js';
+
+// Who is calling a live endpoint, and whether they may follow an order.
+
+export const ORDER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Browsers' EventSource and WebSocket cannot set headers, so a token may also come as ?access_token=. */
+export function liveCaller(tokens: TokenService, request: FastifyRequest): Principal {
+  const query = request.query as { access_token?: unknown };
+  if (!request.headers.authorization && typeof query.access_token === 'string') {
+    return tokens.verify(query.access_token);
+  }
+  return authenticate(tokens, request);
+}
+
+/** Throws 404 ORDER_NOT_FOUND unless the order exists and the principal may see it (no existence leak). */
+export async function authorizeOrder(deps: LiveDeps, principal: Principal, orderId: string): Promise<void> {
+  const parties = ORDER_ID.test(orderId) ? await deps.orderParties(orderId) : null;
+  if (!parties || !(await canSeeOrder(deps, principal, parties))) {
+    throw new HttpError(404, 'ORDER_NOT_FOUND', `order ${orderId} does not exist`);
+  }
+}

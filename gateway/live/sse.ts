@@ -1,0 +1,46 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LiveDeps } from './deps.js';
+import type { LiveEntry } from './hub.js';
+
+/** SSE: each entry is an event whose id is the stream entry id, so the browser's Last-Event-ID resumes it. */
+export async function streamSse(
+  deps: LiveDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  key: string,
+): Promise<void> {
+  const lastEventId = request.headers['last-event-id'];
+  const after = typeof lastEventId === 'string' && /^\d+-\d+$/.test(lastEventId) ? lastEventId : undefined;
+  const raw = reply.raw;
+  const format = (entry: LiveEntry) => `id: ${entry.id}\nevent: status\ndata: ${JSON.stringify(entry.data)}\n\n`;
+  // Subscribed before the 200 goes out: if Redis is down the client gets a 503 it can act on, not a silent
+  // stream of heartbeats. What arrives meanwhile (the current status first) waits for the headers.
+  const early: LiveEntry[] = [];
+  let streaming = false;
+  const unsubscribe = await deps.hub.subscribe(
+    key,
+    (entry) => (streaming ? raw.write(format(entry)) : early.push(entry)),
+    after ?? 'latest',
+  );
+  if (request.socket.destroyed) {
+    unsubscribe(); // the client left while we subscribed
+    reply.hijack(); // nothing to answer
+    return;
+  }
+  reply.hijack();
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-request-id': request.id,
+  });
+  raw.write(`retry: 2000\n\n${early.map(format).join('')}`);
+  streaming = true;
+  const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), deps.heartbeatMs ?? 15_000);
+  // The response never ends on its own: its 'close' is the connection going away.
+  raw.on('close', () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+  });
+}
