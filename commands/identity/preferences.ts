@@ -1,16 +1,11 @@
+import { DEFAULT_NOTIFICATION_PREFERENCES, type NotificationPreferences } from '../../schemas/identity/vocabulary.js';
 import { DomainError, type DomainEvent } from '../decider.js';
 
 // Notification preferences live on the Account aggregate (stream `account-<accountId>`): they are the
 // account's own choice and need no other aggregate's state. This module holds the command, the event and the
 // pure decide/evolve pair; account.ts folds the event into the Account's union and delegates to the evolve below.
 
-export interface NotificationPreferences {
-  readonly email: boolean;
-  readonly push: boolean;
-}
-
-/** What an account that never chose gets: every channel on, so nothing is missed by default. */
-export const DEFAULT_NOTIFICATION_PREFERENCES: NotificationPreferences = { email: true, push: true };
+export { DEFAULT_NOTIFICATION_PREFERENCES, type NotificationPreferences };
 
 export type NotificationPreferencesEvent = DomainEvent<
   'NotificationPreferencesUpdated',

@@ -1,18 +1,9 @@
+import { ORDER_STATUSES, type OrderStatus } from '../../schemas/ordering/vocabulary.js';
 import { DomainError, type DomainEvent } from '../decider.js';
 import type { ListedMenuItem, MenuItem } from './menu-item.js';
 import type { Address, Restaurant } from './restaurant.js';
 
-export const ORDER_STATUSES = [
-  'PENDING',
-  'CONFIRMED',
-  'PREPARING',
-  'READY',
-  'PICKED_UP',
-  'DELIVERED',
-  'REJECTED',
-  'CANCELLED',
-] as const;
-export type OrderStatus = (typeof ORDER_STATUSES)[number];
+export { ORDER_STATUSES, type OrderStatus };
 
 export const MIN_QUANTITY = 1;
 export const MAX_QUANTITY = 50;

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { Role } from '../../commands/identity/account.js';
-import { ORDER_STATUSES } from '../../commands/ordering/order.js';
 import {
   type MenuSearchParams,
   type MenuSearchQuerystring,
@@ -11,6 +10,7 @@ import {
 import type { OrderQueries } from '../../queries/ordering/orders.js';
 import type { SagaView } from '../../queries/ordering/sagas.js';
 import type { PositionWaiter } from '../../queries/read-your-writes.js';
+import { ORDER_STATUSES } from '../../schemas/ordering/vocabulary.js';
 import { type AccessLookups, canSeeOrder, ownsRestaurant } from '../access.js';
 import { principalOf } from '../auth.js';
 import { HttpError } from '../errors.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { NotificationPreferences } from '../../commands/identity/preferences.js';
+import type { NotificationPreferences } from '../../schemas/identity/vocabulary.js';
 
 // What the customer is told about their order, as pure functions: which order events notify, with which words,
 // on which channels, under which id. The PostgreSQL projection (notifications.ts) only loads and stores.

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import { DEFAULT_NOTIFICATION_PREFERENCES, type NotificationPreferences } from '../../commands/identity/preferences.js';
 import type { ProjectedEvent } from '../../runtime/consumer/types.js';
 import { createOnce } from '../../runtime/postgres.js';
+import { DEFAULT_NOTIFICATION_PREFERENCES, type NotificationPreferences } from '../../schemas/identity/vocabulary.js';
 import type { PostgresReadModel } from '../runtime/postgres.js';
 import { enabledChannels, type NotificationChannel, notificationFor, notificationId } from './notification-messages.js';
 

@@ -1,6 +1,6 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import { ORDER_STATUSES } from '../../commands/ordering/order.js';
 import type { ProjectedEvent, Projection } from '../../runtime/consumer/types.js';
+import { ORDER_STATUSES } from '../../schemas/ordering/vocabulary.js';
 import { evolveOrderView, type OrderView } from './order-view.js';
 
 export const ORDER_STATUS_PROJECTION = 'ordering.order-status';

@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
-import { DEFAULT_NOTIFICATION_PREFERENCES } from '../../commands/identity/preferences.js';
 import type { NotificationChannel, NotificationKind } from '../../projections/identity/notification-messages.js';
 import {
   type NotificationRow,
   notificationsTables,
   type PreferencesRow,
 } from '../../projections/identity/notifications.js';
+import { DEFAULT_NOTIFICATION_PREFERENCES } from '../../schemas/identity/vocabulary.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 
 export interface NotificationView {

@@ -1,7 +1,8 @@
 // What a projection sees of an event: decoded data plus the envelope carried in the Kafka headers.
-export interface ProjectedEvent {
+
+/** The envelope carried in the Kafka headers, the same for every event. */
+export interface EventEnvelope {
   readonly eventId: string;
-  readonly eventType: string;
   readonly streamId: string;
   readonly streamVersion: number;
   readonly globalPosition: number;
@@ -9,8 +10,35 @@ export interface ProjectedEvent {
   readonly correlationId: string;
   /** The W3C trace id of the flow, when the event came from a traced request (header `trace-id`). */
   readonly traceId?: string;
+}
+
+/** An event as a context's contract types it: `schemas/<context>/events.ts` has one union per aggregate. */
+export interface EventShape {
+  readonly type: string;
+  readonly data: unknown;
+}
+
+/** The runtime's view before anyone says which contract applies: any type, the data as decoded. */
+export interface UntypedEvent {
+  readonly type: string;
   readonly data: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * What a projection or saga sees of an event: decoded data plus the envelope. `ProjectedEvent<OrderEvent>` is a
+ * union over the order's event types, so a `switch (event.eventType)` types `event.data` in each branch.
+ */
+export type ProjectedEvent<E extends EventShape = UntypedEvent> = E extends EventShape
+  ? EventEnvelope & { readonly eventType: E['type']; readonly data: E['data'] }
+  : never;
+
+/**
+ * The events of a batch as the contract `E` types them. Sound because the codec decoded each payload with the
+ * reader schema of its own event type, which `schemas/<context>/events.ts` is generated from: whatever a topic
+ * carries is one of the types listed for it. A consumer still ignores types its switch does not name.
+ */
+export const asContract = <E extends EventShape>(events: readonly ProjectedEvent[]): readonly ProjectedEvent<E>[] =>
+  events as unknown as readonly ProjectedEvent<E>[];
 
 /** Where a batch came from: the runtime records it as the projection's checkpoint. */
 export interface BatchSource {
