@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
-import type { Role } from '../commands/identity/account.js';
+import type { Role } from '../runtime/roles.js';
 import { HttpError } from './errors.js';
-import type { Principal, TokenService } from './identity/tokens.js';
+import type { Principal, TokenService } from './tokens.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

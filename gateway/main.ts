@@ -9,7 +9,7 @@ import { createLogger } from '../runtime/log.js';
 import { isEntryPoint, runUntilSignal } from '../runtime/process.js';
 import { createRedis } from '../runtime/redis.js';
 import { buildGateway } from './app.js';
-import { TokenService } from './identity/tokens.js';
+import { TokenService } from './tokens.js';
 import { LiveHub } from './live/hub.js';
 
 export async function startGateway(config = loadConfig(), metrics = new Registry()) {

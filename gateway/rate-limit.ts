@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { body } from './errors.js';
-import type { TokenService } from './identity/tokens.js';
+import type { TokenService } from './tokens.js';
 
 export interface RateLimitOptions {
   /** Per account. */

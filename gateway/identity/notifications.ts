@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { CommandContext, CommandResult } from '../../commands/executor.js';
-import { ROLES } from '../../commands/identity/account.js';
+import { ROLES } from '../../runtime/roles.js';
 import { NOTIFICATION_CHANNELS, type NotificationChannel } from '../../projections/identity/notification-messages.js';
 import type { NotificationQueries } from '../../queries/identity/notifications.js';
 import type { PositionWaiter } from '../../queries/read-your-writes.js';

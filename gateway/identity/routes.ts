@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { SELF_SERVICE_ROLES } from '../../commands/identity/account.js';
+import { SELF_SERVICE_ROLES } from '../../runtime/roles.js';
 import type { IdentityCommands } from '../../commands/identity/handlers.js';
 import { HttpError } from '../errors.js';
-import type { TokenService } from './tokens.js';
+import type { TokenService } from '../tokens.js';
 
 // POST /auth/register, /auth/login, /auth/refresh, /auth/logout.
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { CommandContext, CommandResult } from '../../commands/executor.js';
-import type { Role } from '../../commands/identity/account.js';
+import type { Role } from '../../runtime/roles.js';
 import type {
   AddMenuItemInput,
   OrderingCommands,

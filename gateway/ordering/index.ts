@@ -1,5 +1,5 @@
 import type { GatewayContext } from '../context.js';
-import { livePlugin } from '../live/plugin.js';
+import { livePlugin } from './live/plugin.js';
 import { orderingCommandsPlugin } from './commands.js';
 import { orderingQueriesPlugin } from './queries.js';
 import { webhooksPlugin } from './webhooks.js';

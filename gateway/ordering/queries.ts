@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Role } from '../../commands/identity/account.js';
+import type { Role } from '../../runtime/roles.js';
 import {
   type MenuSearchParams,
   type MenuSearchQuerystring,
@@ -11,7 +11,7 @@ import type { OrderQueries } from '../../queries/ordering/orders.js';
 import type { SagaView } from '../../queries/ordering/sagas.js';
 import type { PositionWaiter } from '../../queries/read-your-writes.js';
 import { ORDER_STATUSES } from '../../schemas/ordering/vocabulary.js';
-import { type AccessLookups, canSeeOrder, ownsRestaurant } from '../access.js';
+import { type AccessLookups, canSeeOrder, ownsRestaurant } from './access.js';
 import { principalOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import type { Role } from '../../commands/identity/account.js';
-import type { TokenService } from '../../gateway/identity/tokens.js';
+import type { Role } from '../../runtime/roles.js';
+import type { TokenService } from '../../gateway/tokens.js';
 import { startGateway } from '../../gateway/main.js';
 import type { Config } from '../../runtime/config.js';
 import { createTestDatabase, testConfig } from './env.js';

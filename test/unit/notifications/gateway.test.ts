@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DomainError } from '../../../commands/decider.js';
 import type { CommandContext } from '../../../commands/executor.js';
-import type { Role } from '../../../commands/identity/account.js';
+import type { Role } from '../../../runtime/roles.js';
 import { requireRoles } from '../../../gateway/auth.js';
 import { errorHandler } from '../../../gateway/errors.js';
 import {
@@ -12,7 +12,7 @@ import {
   notificationCommandsPlugin,
   notificationQueriesPlugin,
 } from '../../../gateway/identity/notifications.js';
-import { TokenService } from '../../../gateway/identity/tokens.js';
+import { TokenService } from '../../../gateway/tokens.js';
 import { validatorCompiler } from '../../../gateway/validation.js';
 import type { NotificationFilter } from '../../../queries/identity/notifications.js';
 

@@ -1,8 +1,8 @@
 import { createHash, createSecretKey, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
-import { ROLES, type Role } from '../../commands/identity/account.js';
-import { HttpError } from '../errors.js';
+import { ROLES, type Role } from '../runtime/roles.js';
+import { HttpError } from './errors.js';
 
 export interface Principal {
   readonly accountId: string;

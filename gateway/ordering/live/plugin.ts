@@ -1,9 +1,9 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import { liveKeys } from '../../projections/ordering/order-status-redis.js';
-import { HttpError } from '../errors.js';
-import type { TokenService } from '../identity/tokens.js';
+import { liveKeys } from '../../../projections/ordering/order-status-redis.js';
+import { HttpError } from '../../errors.js';
+import type { TokenService } from '../../tokens.js';
 import { authorizeOrder, liveCaller, ORDER_ID } from './caller.js';
 import type { LiveDeps } from './deps.js';
 import { serveLiveSocket } from './socket.js';

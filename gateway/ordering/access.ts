@@ -1,4 +1,4 @@
-import type { Principal } from './identity/tokens.js';
+import type { Principal } from '../tokens.js';
 
 /** The parties of an order: whoever may see it. */
 export interface OrderParties {
