@@ -27,6 +27,9 @@ export interface NoStream {
 }
 export const noStream = (): NoStream => ({ status: 'none' });
 
+/** Every state of `S` but the empty one: what a decision reads once it knows the stream exists. */
+export type Existing<S> = Exclude<S, NoStream>;
+
 /**
  * An aggregate's behaviour: `decide` says what happens (or throws a DomainError), `evolve` folds what happened,
  * `initialState` is the state of a stream with no events. All three are pure.

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { EventCodec } from '../schemas/codec.js';
-import type { DomainEvent } from './decider.js';
+import type { Decider, DomainEvent } from './decider.js';
 import { DomainError } from './decider.js';
 import { ConcurrencyError, IdempotencyRaceError } from './store/errors.js';
 import type { AppendResult, EventMetadata, EventStore, ExpectedVersion } from './store/event-store.js';
@@ -30,15 +30,31 @@ export interface ExecuteOptions {
 
 export type CommandResult = AppendResult;
 
-/** How to rebuild one aggregate type from its stream. */
-export interface Aggregate<State, Event extends DomainEvent> {
+/** Where an aggregate type's events are stored: its stream type and how an aggregate id names its stream. */
+export interface StreamNaming {
   /** Stream type, which is also the topic: `ordering.order`. */
   readonly streamType: string;
   /** The stream id for an aggregate id: `order-<id>`. */
   readonly streamId: (id: string) => string;
-  readonly initialState: () => State;
-  readonly evolve: (state: State, event: Event) => State;
 }
+
+/** How to rebuild one aggregate type from its stream: its decider's fold, and where the stream is. */
+export type Aggregate<State, Event extends DomainEvent> = Pick<
+  Decider<unknown, Event, State>,
+  'initialState' | 'evolve'
+> &
+  StreamNaming;
+
+/** The aggregate a decider folds, stored under `naming`: `aggregateOf(orderDecider, { streamType, streamId })`. */
+export const aggregateOf = <State, Event extends DomainEvent>(
+  decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
+  naming: StreamNaming,
+): Aggregate<State, Event> => ({
+  streamType: naming.streamType,
+  streamId: naming.streamId,
+  initialState: decider.initialState,
+  evolve: decider.evolve,
+});
 
 export interface Loaded<State> {
   readonly state: State;

@@ -4,8 +4,8 @@ import type { CommandHandlers } from '../commands/contexts.js';
 import type { ContextQueries } from '../queries/contexts.js';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
-import type { TokenService } from './tokens.js';
 import type { LiveHub } from './live/hub.js';
+import type { TokenService } from './tokens.js';
 
 /** What the gateway hands every context's routes. */
 export interface GatewayEnv {

@@ -9,8 +9,8 @@ import { createLogger } from '../runtime/log.js';
 import { isEntryPoint, runUntilSignal } from '../runtime/process.js';
 import { createRedis } from '../runtime/redis.js';
 import { buildGateway } from './app.js';
-import { TokenService } from './tokens.js';
 import { LiveHub } from './live/hub.js';
+import { TokenService } from './tokens.js';
 
 export async function startGateway(config = loadConfig(), metrics = new Registry()) {
   const logger = createLogger('gateway', config.logLevel);

@@ -1,21 +1,24 @@
-import { DomainError, type DomainEvent } from '../decider.js';
+import { ROLES, type Role } from '../../runtime/roles.js';
+import type { AccountEvent } from '../../schemas/identity/events.js';
+import { type DecideContext, type Decider, DomainError, type NoStream, noStream } from '../decider.js';
 import {
+  decideNotificationPreferences,
   evolveNotificationPreferences,
   type NotificationPreferences,
-  type NotificationPreferencesEvent,
+  type NotificationPreferencesCommand,
 } from './preferences.js';
 
-export const ROLES = ['customer', 'restaurant', 'courier', 'hirer', 'worker', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-/** Roles anyone may sign up with; admins are made by operators, never self-registered. */
-export const SELF_SERVICE_ROLES: readonly Role[] = ['customer', 'restaurant', 'courier', 'hirer', 'worker'];
+// The events are the contract's (generated from schemas/identity/*.avsc); the commands and the state are ours.
+export type { AccountEvent };
 
-export type AccountEvent =
-  | DomainEvent<'AccountRegistered', { accountId: string; email: string; role: string; registeredAt: string }>
-  | NotificationPreferencesEvent;
-export type AccountCommand = { type: 'RegisterAccount'; data: { accountId: string; email: string; role: Role } };
+export type RegisterAccountCommand = {
+  type: 'RegisterAccount';
+  data: { accountId: string; email: string; role: Role };
+};
+export type AccountCommand = RegisterAccountCommand | NotificationPreferencesCommand;
+
 export type Account =
-  | { readonly status: 'none' }
+  | NoStream
   | {
       readonly status: 'active';
       readonly accountId: string;
@@ -25,12 +28,12 @@ export type Account =
       readonly notifications?: NotificationPreferences;
     };
 
-export const initialAccount = (): Account => ({ status: 'none' });
+export const initialAccount: () => Account = noStream;
 
 /** Emails are compared lower-cased and trimmed, as the seed requires. */
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
-export function decideAccount(command: AccountCommand, state: Account, now: Date): AccountEvent[] {
+function registerAccount(command: RegisterAccountCommand, state: Account, { now }: DecideContext): AccountEvent[] {
   if (state.status !== 'none')
     throw new DomainError('conflict', 'ACCOUNT_EXISTS', `account ${command.data.accountId} already exists`);
   if (!ROLES.includes(command.data.role))
@@ -43,6 +46,15 @@ export function decideAccount(command: AccountCommand, state: Account, now: Date
   ];
 }
 
+export function decideAccount(command: AccountCommand, state: Account, context: DecideContext): AccountEvent[] {
+  switch (command.type) {
+    case 'RegisterAccount':
+      return registerAccount(command, state, context);
+    case 'SetNotificationPreferences':
+      return decideNotificationPreferences(command, state, context);
+  }
+}
+
 export function evolveAccount(state: Account, event: AccountEvent): Account {
   switch (event.type) {
     case 'AccountRegistered': {
@@ -53,3 +65,9 @@ export function evolveAccount(state: Account, event: AccountEvent): Account {
       return evolveNotificationPreferences(state, event);
   }
 }
+
+export const accountDecider: Decider<AccountCommand, AccountEvent, Account, DecideContext> = {
+  decide: decideAccount,
+  evolve: evolveAccount,
+  initialState: initialAccount,
+};

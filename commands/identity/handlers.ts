@@ -1,25 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type { Knex } from 'knex';
+import type { Role } from '../../runtime/roles.js';
 import { DomainError } from '../decider.js';
-import type { Aggregate, CommandContext, CommandExecutor, CommandResult } from '../executor.js';
-import {
-  type Account,
-  type AccountEvent,
-  decideAccount,
-  evolveAccount,
-  initialAccount,
-  normalizeEmail,
-  type Role,
-} from './account.js';
-import { decideNotificationPreferences } from './preferences.js';
+import { aggregateOf, type CommandContext, type CommandExecutor, type CommandResult } from '../executor.js';
+import { accountDecider, normalizeEmail } from './account.js';
 
-export const accounts: Aggregate<Account, AccountEvent> = {
+export const accounts = aggregateOf(accountDecider, {
   streamType: 'identity.account',
   streamId: (id) => `account-${id}`,
-  initialState: initialAccount,
-  evolve: evolveAccount,
-};
+});
 
 const BCRYPT_ROUNDS = 10; // the seed's number; ~50-100 ms per hash on these machines
 
@@ -49,7 +39,9 @@ export class IdentityCommands {
       accounts,
       accountId,
       (state, now) =>
-        decideAccount({ type: 'RegisterAccount', data: { accountId, email, role: input.role } }, state, now),
+        accountDecider.decide({ type: 'RegisterAccount', data: { accountId, email, role: input.role } }, state, {
+          now,
+        }),
       { ...ctx, actor: accountId },
       {
         alsoInTransaction: async (trx) => {
@@ -76,11 +68,9 @@ export class IdentityCommands {
       accounts,
       accountId,
       (state, now) =>
-        decideNotificationPreferences(
-          { type: 'SetNotificationPreferences', data: { accountId, email, push } },
-          state,
+        accountDecider.decide({ type: 'SetNotificationPreferences', data: { accountId, email, push } }, state, {
           now,
-        ),
+        }),
       ctx,
     );
   }

@@ -1,16 +1,16 @@
+import type { AccountEvent } from '../../schemas/identity/events.js';
 import { DEFAULT_NOTIFICATION_PREFERENCES, type NotificationPreferences } from '../../schemas/identity/vocabulary.js';
-import { DomainError, type DomainEvent } from '../decider.js';
+import { type DecideContext, DomainError, type NoStream } from '../decider.js';
 
 // Notification preferences live on the Account aggregate (stream `account-<accountId>`): they are the
-// account's own choice and need no other aggregate's state. This module holds the command, the event and the
-// pure decide/evolve pair; account.ts folds the event into the Account's union and delegates to the evolve below.
+// account's own choice and need no other aggregate's state. This module holds the command and the pure
+// decide/evolve pair for that one choice; account.ts's decider delegates SetNotificationPreferences and
+// NotificationPreferencesUpdated to the functions below.
 
 export { DEFAULT_NOTIFICATION_PREFERENCES, type NotificationPreferences };
 
-export type NotificationPreferencesEvent = DomainEvent<
-  'NotificationPreferencesUpdated',
-  { accountId: string; email: boolean; push: boolean; updatedAt: string }
->;
+/** The contract's event (generated from schemas/identity/NotificationPreferencesUpdated.avsc). */
+export type NotificationPreferencesEvent = Extract<AccountEvent, { type: 'NotificationPreferencesUpdated' }>;
 
 export type NotificationPreferencesCommand = {
   type: 'SetNotificationPreferences';
@@ -19,10 +19,10 @@ export type NotificationPreferencesCommand = {
 
 /**
  * The part of the Account state this module reads and writes. account.ts's Account satisfies it structurally
- * (an absent `notifications` means the defaults), so it compiles before and after the merge.
+ * (an absent `notifications` means the defaults).
  */
 export type PreferencesState =
-  | { readonly status: 'none' }
+  | NoStream
   | { readonly status: 'active'; readonly notifications?: NotificationPreferences };
 
 export const preferencesOf = (state: PreferencesState): NotificationPreferences =>
@@ -33,7 +33,7 @@ export const preferencesOf = (state: PreferencesState): NotificationPreferences 
 export function decideNotificationPreferences(
   command: NotificationPreferencesCommand,
   state: PreferencesState,
-  now: Date,
+  { now }: DecideContext,
 ): NotificationPreferencesEvent[] {
   const { accountId, email, push } = command.data;
   if (state.status === 'none') {

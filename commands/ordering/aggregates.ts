@@ -1,33 +1,27 @@
-import type { Aggregate } from '../executor.js';
-import { evolveMenuItem, initialMenuItem, type MenuItem, type MenuItemEvent } from './menu-item.js';
-import { evolveOrder, initialOrder, type Order, type OrderEvent } from './order.js';
-import { evolvePayment, initialPayment, type Payment, type PaymentEvent } from './payment.js';
-import { evolveRestaurant, initialRestaurant, type Restaurant, type RestaurantEvent } from './restaurant.js';
+import { aggregateOf } from '../executor.js';
+import { menuItemDecider } from './menu-item.js';
+import { orderDecider } from './order.js';
+import { paymentDecider } from './payment.js';
+import { restaurantDecider } from './restaurant.js';
 
-export const restaurants: Aggregate<Restaurant, RestaurantEvent> = {
+// Where each Ordering aggregate's stream is: the decider folds it, the executor loads and appends to it.
+
+export const restaurants = aggregateOf(restaurantDecider, {
   streamType: 'ordering.restaurant',
   streamId: (id) => `restaurant-${id}`,
-  initialState: initialRestaurant,
-  evolve: evolveRestaurant,
-};
+});
 
-export const menuItems: Aggregate<MenuItem, MenuItemEvent> = {
+export const menuItems = aggregateOf(menuItemDecider, {
   streamType: 'ordering.menu-item',
   streamId: (id) => `menu-item-${id}`,
-  initialState: initialMenuItem,
-  evolve: evolveMenuItem,
-};
+});
 
-export const orders: Aggregate<Order, OrderEvent> = {
+export const orders = aggregateOf(orderDecider, {
   streamType: 'ordering.order',
   streamId: (id) => `order-${id}`,
-  initialState: initialOrder,
-  evolve: evolveOrder,
-};
+});
 
-export const payments: Aggregate<Payment, PaymentEvent> = {
+export const payments = aggregateOf(paymentDecider, {
   streamType: 'ordering.payment',
   streamId: (id) => `payment-${id}`,
-  initialState: initialPayment,
-  evolve: evolvePayment,
-};
+});

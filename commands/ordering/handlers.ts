@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { DomainError } from '../decider.js';
 import type { CommandContext, CommandExecutor, CommandResult } from '../executor.js';
 import { menuItems, orders, payments, restaurants } from './aggregates.js';
-import { decideMenuItem, type MenuItem } from './menu-item.js';
-import { decideOrder, type OrderCommand } from './order.js';
-import { decidePayment, type PaymentCommand } from './payment.js';
-import { type Address, decideRestaurant, type Restaurant } from './restaurant.js';
+import { type MenuItem, menuItemDecider } from './menu-item.js';
+import { type OrderCommand, orderDecider } from './order.js';
+import { type PaymentCommand, paymentDecider } from './payment.js';
+import { type Address, type Restaurant, restaurantDecider } from './restaurant.js';
 
 // The ordering context's command handlers: each one loads what its decider needs, decides, appends.
 // Inputs arrive validated against the gateway's JSON schemas.
@@ -44,7 +44,7 @@ const notFound = (orderId: string) =>
   new DomainError('not_found', 'ORDER_NOT_FOUND', `order ${orderId} does not exist`, { orderId });
 
 function assertOwner(restaurant: Restaurant, ctx: CommandContext): void {
-  if (isTrusted(ctx) || restaurant.status === 'unknown') return; // an unknown restaurant is the decider's refusal
+  if (isTrusted(ctx) || restaurant.status === 'none') return; // an unknown restaurant is the decider's refusal
   if (restaurant.ownerId !== ctx.actor) {
     throw new DomainError('forbidden', 'NOT_RESTAURANT_OWNER', "only the restaurant's owner may do this", {
       restaurantId: restaurant.restaurantId,
@@ -67,7 +67,7 @@ export class OrderingCommands {
     return this.executor.execute(
       restaurants,
       restaurantId,
-      (state, now) => decideRestaurant({ type: 'RegisterRestaurant', data }, state, now),
+      (state, now) => restaurantDecider.decide({ type: 'RegisterRestaurant', data }, state, { now }),
       ctx,
     );
   }
@@ -78,7 +78,7 @@ export class OrderingCommands {
       input.restaurantId,
       (state, now) => {
         assertOwner(state, ctx);
-        return decideRestaurant({ type: 'OpenRestaurant', data: input }, state, now);
+        return restaurantDecider.decide({ type: 'OpenRestaurant', data: input }, state, { now });
       },
       ctx,
     );
@@ -90,7 +90,7 @@ export class OrderingCommands {
       input.restaurantId,
       (state, now) => {
         assertOwner(state, ctx);
-        return decideRestaurant({ type: 'CloseRestaurant', data: input }, state, now);
+        return restaurantDecider.decide({ type: 'CloseRestaurant', data: input }, state, { now });
       },
       ctx,
     );
@@ -106,7 +106,7 @@ export class OrderingCommands {
       input.restaurantId,
       (state, now) => {
         assertOwner(state, ctx);
-        return decideRestaurant({ type: 'UpdateRestaurantDetails', data }, state, now);
+        return restaurantDecider.decide({ type: 'UpdateRestaurantDetails', data }, state, { now });
       },
       ctx,
     );
@@ -121,7 +121,7 @@ export class OrderingCommands {
       async (state, now) => {
         const restaurant = (await this.executor.load(restaurants, input.restaurantId)).state;
         assertOwner(restaurant, ctx);
-        return decideMenuItem({ type: 'AddMenuItem', data }, state, { now, restaurant });
+        return menuItemDecider.decide({ type: 'AddMenuItem', data }, state, { now, restaurant });
       },
       ctx,
     );
@@ -132,8 +132,8 @@ export class OrderingCommands {
       menuItems,
       input.menuItemId,
       async (state, now) => {
-        await this.assertOwnsRestaurantOf(state.status === 'unknown' ? null : state.restaurantId, ctx);
-        return decideMenuItem({ type: 'ChangeMenuItemPrice', data: input }, state, { now });
+        await this.assertOwnsRestaurantOf(state.status === 'none' ? null : state.restaurantId, ctx);
+        return menuItemDecider.decide({ type: 'ChangeMenuItemPrice', data: input }, state, { now });
       },
       ctx,
     );
@@ -147,8 +147,8 @@ export class OrderingCommands {
       menuItems,
       input.menuItemId,
       async (state, now) => {
-        await this.assertOwnsRestaurantOf(state.status === 'unknown' ? null : state.restaurantId, ctx);
-        return decideMenuItem({ type: 'SetMenuItemAvailability', data: input }, state, { now });
+        await this.assertOwnsRestaurantOf(state.status === 'none' ? null : state.restaurantId, ctx);
+        return menuItemDecider.decide({ type: 'SetMenuItemAvailability', data: input }, state, { now });
       },
       ctx,
     );
@@ -159,8 +159,8 @@ export class OrderingCommands {
       menuItems,
       input.menuItemId,
       async (state, now) => {
-        await this.assertOwnsRestaurantOf(state.status === 'unknown' ? null : state.restaurantId, ctx);
-        return decideMenuItem({ type: 'RemoveMenuItem', data: input }, state, { now });
+        await this.assertOwnsRestaurantOf(state.status === 'none' ? null : state.restaurantId, ctx);
+        return menuItemDecider.decide({ type: 'RemoveMenuItem', data: input }, state, { now });
       },
       ctx,
     );
@@ -187,7 +187,7 @@ export class OrderingCommands {
         const ids = [...new Set(input.items.map((i) => i.menuItemId))];
         const loaded = await Promise.all(ids.map((id) => this.executor.load(menuItems, id)));
         const items = new Map<string, MenuItem>(ids.map((id, i) => [id, loaded[i]!.state]));
-        return decideOrder({ type: 'PlaceOrder', data }, state, { now, menu: { restaurant, items } });
+        return orderDecider.decide({ type: 'PlaceOrder', data }, state, { now, menu: { restaurant, items } });
       },
       ctx,
     );
@@ -206,9 +206,9 @@ export class OrderingCommands {
       async (state, now) => {
         // Couriers may pick up and deliver any order; the restaurant's steps are for its owner only.
         if (!(ctx.role === 'courier' && COURIER_STEPS.includes(type))) {
-          await this.assertOwnsRestaurantOf(state.status === 'NONE' ? null : state.restaurantId, ctx);
+          await this.assertOwnsRestaurantOf(state.status === 'none' ? null : state.restaurantId, ctx);
         }
-        return decideOrder(command, state, { now });
+        return orderDecider.decide(command, state, { now });
       },
       ctx,
     );
@@ -224,11 +224,11 @@ export class OrderingCommands {
       input.orderId,
       async (state, now) => {
         if (ctx.role === 'customer') {
-          if (state.status !== 'NONE' && state.customerId !== ctx.actor) throw notFound(input.orderId);
+          if (state.status !== 'none' && state.customerId !== ctx.actor) throw notFound(input.orderId);
         } else {
-          await this.assertOwnsRestaurantOf(state.status === 'NONE' ? null : state.restaurantId, ctx);
+          await this.assertOwnsRestaurantOf(state.status === 'none' ? null : state.restaurantId, ctx);
         }
-        return decideOrder(command, state, { now });
+        return orderDecider.decide(command, state, { now });
       },
       ctx,
     );
@@ -244,7 +244,7 @@ export class OrderingCommands {
     return this.executor.execute(
       payments,
       command.data.paymentId,
-      (state, now) => decidePayment(command, state, now),
+      (state, now) => paymentDecider.decide(command, state, { now }),
       ctx,
     );
   }

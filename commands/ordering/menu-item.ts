@@ -1,37 +1,11 @@
-import { DomainError, type DomainEvent } from '../decider.js';
+import type { MenuItemEvent } from '../../schemas/ordering/events.js';
+import { type DecideContext, type Decider, DomainError, type NoStream, noStream } from '../decider.js';
 import type { Restaurant } from './restaurant.js';
 
-export const MAX_PRICE_MINOR = 1_000_000; // 10,000.00 in any currency: a menu item above that is a typo
+// The events are the contract's (generated from schemas/ordering/*.avsc); the commands and the state are ours.
+export type { MenuItemEvent };
 
-export type MenuItemEvent =
-  | DomainEvent<
-      'MenuItemAdded',
-      {
-        menuItemId: string;
-        restaurantId: string;
-        name: string;
-        description: string;
-        priceMinor: number;
-        currency: string;
-        addedAt: string;
-      }
-    >
-  | DomainEvent<
-      'MenuItemPriceChanged',
-      {
-        menuItemId: string;
-        restaurantId: string;
-        priceMinor: number;
-        previousPriceMinor: number;
-        currency: string;
-        changedAt: string;
-      }
-    >
-  | DomainEvent<
-      'MenuItemAvailabilityChanged',
-      { menuItemId: string; restaurantId: string; available: boolean; changedAt: string }
-    >
-  | DomainEvent<'MenuItemRemoved', { menuItemId: string; restaurantId: string; removedAt: string }>;
+export const MAX_PRICE_MINOR = 1_000_000; // 10,000.00 in any currency: a menu item above that is a typo
 
 export type MenuItemCommand =
   | {
@@ -59,12 +33,14 @@ interface MenuItemFacts {
 }
 
 export type ListedMenuItem = MenuItemFacts & { readonly status: 'listed' };
-export type MenuItem =
-  | { readonly status: 'unknown' }
-  | ListedMenuItem
-  | (MenuItemFacts & { readonly status: 'removed' });
+export type MenuItem = NoStream | ListedMenuItem | (MenuItemFacts & { readonly status: 'removed' });
 
-export const initialMenuItem = (): MenuItem => ({ status: 'unknown' });
+export const initialMenuItem: () => MenuItem = noStream;
+
+/** What a menu-item decision gets from outside: the owning restaurant, loaded by the handler for AddMenuItem. */
+export interface MenuItemContext extends DecideContext {
+  readonly restaurant?: Restaurant;
+}
 
 const checkPrice = (priceMinor: number): void => {
   if (!Number.isInteger(priceMinor) || priceMinor < 0 || priceMinor > MAX_PRICE_MINOR) {
@@ -86,19 +62,14 @@ const mustBeListed = (state: MenuItem, menuItemId: string): ListedMenuItem => {
   return state;
 };
 
-/** `restaurant` is the owning restaurant's current state, loaded by the handler for AddMenuItem. */
-export function decideMenuItem(
-  command: MenuItemCommand,
-  state: MenuItem,
-  context: { now: Date; restaurant?: Restaurant },
-): MenuItemEvent[] {
+export function decideMenuItem(command: MenuItemCommand, state: MenuItem, context: MenuItemContext): MenuItemEvent[] {
   const at = context.now.toISOString();
   switch (command.type) {
     case 'AddMenuItem': {
-      if (state.status !== 'unknown') {
+      if (state.status !== 'none') {
         throw new DomainError('conflict', 'MENU_ITEM_EXISTS', `menu item ${command.data.menuItemId} already exists`);
       }
-      if (!context.restaurant || context.restaurant.status === 'unknown') {
+      if (!context.restaurant || context.restaurant.status === 'none') {
         throw new DomainError(
           'not_found',
           'RESTAURANT_NOT_FOUND',
@@ -161,7 +132,7 @@ export function evolveMenuItem(state: MenuItem, event: MenuItemEvent): MenuItem 
     const { menuItemId, restaurantId, name, priceMinor, currency } = event.data;
     return { status: 'listed', menuItemId, restaurantId, name, priceMinor, currency, available: true };
   }
-  if (state.status === 'unknown') return state;
+  if (state.status === 'none') return state;
   switch (event.type) {
     case 'MenuItemPriceChanged':
       return { ...state, priceMinor: event.data.priceMinor };
@@ -171,3 +142,9 @@ export function evolveMenuItem(state: MenuItem, event: MenuItemEvent): MenuItem 
       return { ...state, status: 'removed', available: false };
   }
 }
+
+export const menuItemDecider: Decider<MenuItemCommand, MenuItemEvent, MenuItem, MenuItemContext> = {
+  decide: decideMenuItem,
+  evolve: evolveMenuItem,
+  initialState: initialMenuItem,
+};

@@ -1,47 +1,16 @@
+import type { Address, OrderEvent, OrderLine, PaymentMethod } from '../../schemas/ordering/events.js';
 import { ORDER_STATUSES, type OrderStatus } from '../../schemas/ordering/vocabulary.js';
-import { DomainError, type DomainEvent } from '../decider.js';
+import { type DecideContext, type Decider, DomainError, type Existing, type NoStream, noStream } from '../decider.js';
 import type { ListedMenuItem, MenuItem } from './menu-item.js';
-import type { Address, Restaurant } from './restaurant.js';
+import type { Restaurant } from './restaurant.js';
 
+// The events are the contract's (generated from schemas/ordering/*.avsc); the commands and the state are ours.
+export type { OrderEvent, OrderLine, PaymentMethod };
 export { ORDER_STATUSES, type OrderStatus };
 
 export const MIN_QUANTITY = 1;
 export const MAX_QUANTITY = 50;
 export const MAX_LINES = 100;
-
-export interface OrderLine {
-  readonly menuItemId: string;
-  readonly name: string;
-  readonly quantity: number;
-  readonly unitPriceMinor: number;
-}
-
-export type OrderEvent =
-  | DomainEvent<
-      'OrderPlaced',
-      {
-        orderId: string;
-        restaurantId: string;
-        customerId: string;
-        items: OrderLine[];
-        totalMinor: number;
-        currency: string;
-        deliveryAddress: Address;
-        paymentMethod: { cardLast4: string; cardToken: string };
-        placedAt: string;
-      }
-    >
-  | DomainEvent<'OrderConfirmed', { orderId: string; paymentId: string; confirmedAt: string }>
-  | DomainEvent<'OrderRejected', { orderId: string; reason: string; rejectedAt: string }>
-  | DomainEvent<'OrderAccepted', { orderId: string; acceptedAt: string }>
-  | DomainEvent<'OrderPreparationStarted', { orderId: string; startedAt: string }>
-  | DomainEvent<'OrderReadyForPickup', { orderId: string; readyAt: string }>
-  | DomainEvent<'OrderPickedUp', { orderId: string; courierId: string | null; pickedUpAt: string }>
-  | DomainEvent<'OrderDelivered', { orderId: string; deliveredAt: string }>
-  | DomainEvent<
-      'OrderCancelled',
-      { orderId: string; reason: string; cancelledBy: string; previousStatus: string; cancelledAt: string }
-    >;
 
 export type OrderCommand =
   | {
@@ -52,7 +21,7 @@ export type OrderCommand =
         customerId: string;
         items: { menuItemId: string; quantity: number }[];
         deliveryAddress: Address;
-        paymentMethod: { cardLast4: string; cardToken: string };
+        paymentMethod: PaymentMethod;
       };
     }
   | { type: 'ConfirmOrder'; data: { orderId: string; paymentId: string } }
@@ -69,7 +38,7 @@ export type OrderCommand =
     };
 
 export type Order =
-  | { readonly status: 'NONE' }
+  | NoStream
   | {
       readonly status: OrderStatus;
       readonly orderId: string;
@@ -81,7 +50,7 @@ export type Order =
       readonly paymentId: string | null;
     };
 
-export type ExistingOrder = Exclude<Order, { status: 'NONE' }>;
+export type ExistingOrder = Existing<Order>;
 
 /** What PlaceOrder checks the items against: the restaurant and each ordered item's current state. */
 export interface MenuSnapshot {
@@ -89,13 +58,18 @@ export interface MenuSnapshot {
   readonly items: ReadonlyMap<string, MenuItem>;
 }
 
-export const initialOrder = (): Order => ({ status: 'NONE' });
+export const initialOrder: () => Order = noStream;
+
+/** What an order decision gets from outside: the menu as of now, loaded by the handler for PlaceOrder. */
+export interface OrderContext extends DecideContext {
+  readonly menu?: MenuSnapshot;
+}
 
 /** Where an order may be cancelled from: before the courier has it. */
 export const CANCELLABLE: readonly OrderStatus[] = ['PENDING', 'CONFIRMED', 'PREPARING', 'READY'];
 
 const mustExist = (state: Order, orderId: string): ExistingOrder => {
-  if (state.status === 'NONE')
+  if (state.status === 'none')
     throw new DomainError('not_found', 'ORDER_NOT_FOUND', `order ${orderId} does not exist`, { orderId });
   return state;
 };
@@ -132,9 +106,9 @@ function placeOrder(
   at: string,
 ): OrderEvent[] {
   const { orderId, restaurantId, items } = command.data;
-  if (state.status !== 'NONE')
+  if (state.status !== 'none')
     throw new DomainError('conflict', 'ORDER_EXISTS', `order ${orderId} already exists`, { orderId });
-  if (menu.restaurant.status === 'unknown') {
+  if (menu.restaurant.status === 'none') {
     throw new DomainError('not_found', 'RESTAURANT_NOT_FOUND', `restaurant ${restaurantId} does not exist`, {
       restaurantId,
     });
@@ -206,11 +180,7 @@ function placeOrder(
   ];
 }
 
-export function decideOrder(
-  command: OrderCommand,
-  state: Order,
-  context: { now: Date; menu?: MenuSnapshot },
-): OrderEvent[] {
+export function decideOrder(command: OrderCommand, state: Order, context: OrderContext): OrderEvent[] {
   const at = context.now.toISOString();
   const { orderId } = command.data;
   switch (command.type) {
@@ -320,7 +290,7 @@ export function evolveOrder(state: Order, event: OrderEvent): Order {
       paymentId: null,
     };
   }
-  if (state.status === 'NONE') return state;
+  if (state.status === 'none') return state;
   switch (event.type) {
     case 'OrderConfirmed':
       return { ...state, status: 'CONFIRMED', paymentId: event.data.paymentId };
@@ -340,3 +310,9 @@ export function evolveOrder(state: Order, event: OrderEvent): Order {
       return { ...state, status: 'CANCELLED' };
   }
 }
+
+export const orderDecider: Decider<OrderCommand, OrderEvent, Order, OrderContext> = {
+  decide: decideOrder,
+  evolve: evolveOrder,
+  initialState: initialOrder,
+};

@@ -1,4 +1,8 @@
-import { DomainError, type DomainEvent } from '../decider.js';
+import type { PaymentEvent } from '../../schemas/ordering/events.js';
+import { type DecideContext, type Decider, DomainError, type Existing, type NoStream, noStream } from '../decider.js';
+
+// The events are the contract's (generated from schemas/ordering/*.avsc); the commands and the state are ours.
+export type { PaymentEvent };
 
 // The Payment aggregate records what the provider said; the order/payment saga drives it.
 export type PaymentStatus = 'AUTHORIZED' | 'DECLINED' | 'CAPTURED' | 'VOIDED' | 'REFUNDED';
@@ -8,16 +12,6 @@ type Amount = {
   currency: string;
 };
 
-export type PaymentEvent =
-  | DomainEvent<
-      'PaymentAuthorized',
-      { paymentId: string; orderId: string; providerRef: string; authorizedAt: string } & Amount
-    >
-  | DomainEvent<'PaymentDeclined', { paymentId: string; orderId: string; reason: string; declinedAt: string } & Amount>
-  | DomainEvent<'PaymentCaptured', { paymentId: string; orderId: string; capturedAt: string } & Amount>
-  | DomainEvent<'PaymentVoided', { paymentId: string; orderId: string; reason: string; voidedAt: string }>
-  | DomainEvent<'PaymentRefunded', { paymentId: string; orderId: string; reason: string; refundedAt: string } & Amount>;
-
 export type PaymentCommand =
   | { type: 'RecordPaymentAuthorized'; data: { paymentId: string; orderId: string; providerRef: string } & Amount }
   | { type: 'RecordPaymentDeclined'; data: { paymentId: string; orderId: string; reason: string } & Amount }
@@ -26,12 +20,10 @@ export type PaymentCommand =
   | { type: 'RecordPaymentRefunded'; data: { paymentId: string; reason: string } };
 
 export type Payment =
-  | { readonly status: 'NONE' }
+  | NoStream
   | ({ readonly status: PaymentStatus; readonly paymentId: string; readonly orderId: string } & Readonly<Amount>);
 
-export const initialPayment = (): Payment => ({ status: 'NONE' });
-
-type Existing = Exclude<Payment, { status: 'NONE' }>;
+export const initialPayment: () => Payment = noStream;
 
 /**
  * What each state has already been through. Provider notifications arrive late and twice (the synchronous answer
@@ -45,8 +37,13 @@ const PASSED: Record<PaymentStatus, readonly PaymentStatus[]> = {
   REFUNDED: ['AUTHORIZED', 'CAPTURED', 'REFUNDED'],
 };
 
-const transition = (state: Payment, paymentId: string, from: PaymentStatus, to: PaymentStatus): Existing | null => {
-  if (state.status === 'NONE')
+const transition = (
+  state: Payment,
+  paymentId: string,
+  from: PaymentStatus,
+  to: PaymentStatus,
+): Existing<Payment> | null => {
+  if (state.status === 'none')
     throw new DomainError('not_found', 'PAYMENT_NOT_FOUND', `payment ${paymentId} does not exist`);
   if (PASSED[state.status].includes(to)) return null; // recording a step already taken appends nothing
   if (state.status !== from) {
@@ -64,14 +61,14 @@ const transition = (state: Payment, paymentId: string, from: PaymentStatus, to: 
   return state;
 };
 
-export function decidePayment(command: PaymentCommand, state: Payment, now: Date): PaymentEvent[] {
+export function decidePayment(command: PaymentCommand, state: Payment, { now }: DecideContext): PaymentEvent[] {
   const at = now.toISOString();
   const { paymentId } = command.data;
   switch (command.type) {
     case 'RecordPaymentAuthorized':
     case 'RecordPaymentDeclined': {
       const authorized = command.type === 'RecordPaymentAuthorized';
-      if (state.status !== 'NONE') {
+      if (state.status !== 'none') {
         if (PASSED[state.status].includes(authorized ? 'AUTHORIZED' : 'DECLINED')) return [];
         throw new DomainError(
           'conflict',
@@ -143,10 +140,16 @@ export function evolvePayment(state: Payment, event: PaymentEvent): Payment {
       };
     }
     case 'PaymentCaptured':
-      return state.status === 'NONE' ? state : { ...state, status: 'CAPTURED' };
+      return state.status === 'none' ? state : { ...state, status: 'CAPTURED' };
     case 'PaymentVoided':
-      return state.status === 'NONE' ? state : { ...state, status: 'VOIDED' };
+      return state.status === 'none' ? state : { ...state, status: 'VOIDED' };
     case 'PaymentRefunded':
-      return state.status === 'NONE' ? state : { ...state, status: 'REFUNDED' };
+      return state.status === 'none' ? state : { ...state, status: 'REFUNDED' };
   }
 }
+
+export const paymentDecider: Decider<PaymentCommand, PaymentEvent, Payment, DecideContext> = {
+  decide: decidePayment,
+  evolve: evolvePayment,
+  initialState: initialPayment,
+};

@@ -1,24 +1,8 @@
-import { DomainError, type DomainEvent } from '../decider.js';
+import type { Address, RestaurantEvent } from '../../schemas/ordering/events.js';
+import { type DecideContext, type Decider, DomainError, type Existing, type NoStream, noStream } from '../decider.js';
 
-export interface Address {
-  readonly line1: string;
-  readonly line2: string | null;
-  readonly city: string;
-  readonly postalCode: string;
-  readonly country: string;
-}
-
-export type RestaurantEvent =
-  | DomainEvent<
-      'RestaurantRegistered',
-      { restaurantId: string; ownerId: string; name: string; cuisine: string; address: Address; registeredAt: string }
-    >
-  | DomainEvent<'RestaurantOpened', { restaurantId: string; openedAt: string }>
-  | DomainEvent<'RestaurantClosed', { restaurantId: string; closedAt: string }>
-  | DomainEvent<
-      'RestaurantDetailsUpdated',
-      { restaurantId: string; name: string; cuisine: string; address: Address; updatedAt: string }
-    >;
+// The events are the contract's (generated from schemas/ordering/*.avsc); the commands and the state are ours.
+export type { Address, RestaurantEvent };
 
 export type RestaurantCommand =
   | {
@@ -33,20 +17,20 @@ export type RestaurantCommand =
     };
 
 export type Restaurant =
-  | { readonly status: 'unknown' }
+  | NoStream
   | {
       readonly status: 'open' | 'closed';
       readonly restaurantId: string;
       readonly ownerId: string;
       readonly name: string;
       readonly cuisine: string;
-      readonly address: Address;
+      readonly address: Readonly<Address>;
     };
 
-export const initialRestaurant = (): Restaurant => ({ status: 'unknown' });
+export const initialRestaurant: () => Restaurant = noStream;
 
-const mustExist = (state: Restaurant, restaurantId: string): Exclude<Restaurant, { status: 'unknown' }> => {
-  if (state.status === 'unknown') {
+const mustExist = (state: Restaurant, restaurantId: string): Existing<Restaurant> => {
+  if (state.status === 'none') {
     throw new DomainError('not_found', 'RESTAURANT_NOT_FOUND', `restaurant ${restaurantId} does not exist`, {
       restaurantId,
     });
@@ -54,11 +38,15 @@ const mustExist = (state: Restaurant, restaurantId: string): Exclude<Restaurant,
   return state;
 };
 
-export function decideRestaurant(command: RestaurantCommand, state: Restaurant, now: Date): RestaurantEvent[] {
+export function decideRestaurant(
+  command: RestaurantCommand,
+  state: Restaurant,
+  { now }: DecideContext,
+): RestaurantEvent[] {
   const at = now.toISOString();
   switch (command.type) {
     case 'RegisterRestaurant':
-      if (state.status !== 'unknown') {
+      if (state.status !== 'none') {
         throw new DomainError(
           'conflict',
           'RESTAURANT_EXISTS',
@@ -94,12 +82,18 @@ export function evolveRestaurant(state: Restaurant, event: RestaurantEvent): Res
       return { status: 'closed', restaurantId, ownerId, name, cuisine, address };
     }
     case 'RestaurantOpened':
-      return state.status === 'unknown' ? state : { ...state, status: 'open' };
+      return state.status === 'none' ? state : { ...state, status: 'open' };
     case 'RestaurantClosed':
-      return state.status === 'unknown' ? state : { ...state, status: 'closed' };
+      return state.status === 'none' ? state : { ...state, status: 'closed' };
     case 'RestaurantDetailsUpdated':
-      return state.status === 'unknown'
+      return state.status === 'none'
         ? state
         : { ...state, name: event.data.name, cuisine: event.data.cuisine, address: event.data.address };
   }
 }
+
+export const restaurantDecider: Decider<RestaurantCommand, RestaurantEvent, Restaurant, DecideContext> = {
+  decide: decideRestaurant,
+  evolve: evolveRestaurant,
+  initialState: initialRestaurant,
+};

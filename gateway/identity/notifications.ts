@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { CommandContext, CommandResult } from '../../commands/executor.js';
-import { ROLES } from '../../runtime/roles.js';
 import { NOTIFICATION_CHANNELS, type NotificationChannel } from '../../projections/identity/notification-messages.js';
 import type { NotificationQueries } from '../../queries/identity/notifications.js';
 import type { PositionWaiter } from '../../queries/read-your-writes.js';
+import { ROLES } from '../../runtime/roles.js';
 import { principalOf } from '../auth.js';
 import { commandContext } from '../command-context.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { SELF_SERVICE_ROLES } from '../../runtime/roles.js';
 import type { IdentityCommands } from '../../commands/identity/handlers.js';
+import { SELF_SERVICE_ROLES } from '../../runtime/roles.js';
 import { HttpError } from '../errors.js';
 import type { TokenService } from '../tokens.js';
 

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { CommandContext, CommandResult } from '../../commands/executor.js';
-import type { Role } from '../../runtime/roles.js';
 import type {
   AddMenuItemInput,
   OrderingCommands,
@@ -9,6 +8,7 @@ import type {
 } from '../../commands/ordering/handlers.js';
 import { MAX_PRICE_MINOR } from '../../commands/ordering/menu-item.js';
 import { MAX_LINES, MAX_QUANTITY, MIN_QUANTITY } from '../../commands/ordering/order.js';
+import type { Role } from '../../runtime/roles.js';
 import { commandContext } from '../command-context.js';
 import { HttpError } from '../errors.js';
 

@@ -1,6 +1,6 @@
 import type { GatewayContext } from '../context.js';
-import { livePlugin } from './live/plugin.js';
 import { orderingCommandsPlugin } from './commands.js';
+import { livePlugin } from './live/plugin.js';
 import { orderingQueriesPlugin } from './queries.js';
 import { webhooksPlugin } from './webhooks.js';
 

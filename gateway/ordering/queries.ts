@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { Role } from '../../runtime/roles.js';
 import {
   type MenuSearchParams,
   type MenuSearchQuerystring,
@@ -10,10 +9,11 @@ import {
 import type { OrderQueries } from '../../queries/ordering/orders.js';
 import type { SagaView } from '../../queries/ordering/sagas.js';
 import type { PositionWaiter } from '../../queries/read-your-writes.js';
+import type { Role } from '../../runtime/roles.js';
 import { ORDER_STATUSES } from '../../schemas/ordering/vocabulary.js';
-import { type AccessLookups, canSeeOrder, ownsRestaurant } from './access.js';
 import { principalOf } from '../auth.js';
 import { HttpError } from '../errors.js';
+import { type AccessLookups, canSeeOrder, ownsRestaurant } from './access.js';
 
 // GET /queries/ordering/...: read-only routes over the read models, on the query side's own pool.
 

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
-import type { Role } from '../../runtime/roles.js';
-import type { TokenService } from '../../gateway/tokens.js';
 import { startGateway } from '../../gateway/main.js';
+import type { TokenService } from '../../gateway/tokens.js';
 import type { Config } from '../../runtime/config.js';
+import type { Role } from '../../runtime/roles.js';
 import { createTestDatabase, testConfig } from './env.js';
 
 export interface TestGateway {

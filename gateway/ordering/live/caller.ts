@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import { canSeeOrder } from '../access.js';
 import { authenticate } from '../../auth.js';
 import { HttpError } from '../../errors.js';
 import type { Principal, TokenService } from '../../tokens.js';
+import { canSeeOrder } from '../access.js';
 import type { LiveDeps } from './deps.js';
 
 // Who is calling a live endpoint, and whether they may follow an order.

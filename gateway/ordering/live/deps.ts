@@ -1,5 +1,5 @@
-import type { AccessLookups, OrderParties } from '../access.js';
 import type { LiveHub } from '../../live/hub.js';
+import type { AccessLookups, OrderParties } from '../access.js';
 
 /** What the live endpoints (SSE and WebSocket) need; re-exported by plugin.ts. */
 export interface LiveDeps extends AccessLookups {

@@ -1,10 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { HttpError } from '../../errors.js';
+import type { LiveEntry } from '../../live/hub.js';
 import type { Principal, TokenService } from '../../tokens.js';
 import { authorizeOrder, liveCaller } from './caller.js';
 import type { LiveDeps } from './deps.js';
-import type { LiveEntry } from '../../live/hub.js';
 
 // One WebSocket connection on /ws: the client subscribes to and unsubscribes from orders with JSON messages
 // and receives their status updates; ping/pong heartbeats cut off a client that went away silently.

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { LiveDeps } from './deps.js';
 import type { LiveEntry } from '../../live/hub.js';
+import type { LiveDeps } from './deps.js';
 
 /** SSE: each entry is an event whose id is the stream entry id, so the browser's Last-Event-ID resumes it. */
 export async function streamSse(

@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DomainError } from '../../../commands/decider.js';
 import type { CommandContext } from '../../../commands/executor.js';
-import type { Role } from '../../../runtime/roles.js';
 import { requireRoles } from '../../../gateway/auth.js';
 import { errorHandler } from '../../../gateway/errors.js';
 import {
@@ -15,6 +14,7 @@ import {
 import { TokenService } from '../../../gateway/tokens.js';
 import { validatorCompiler } from '../../../gateway/validation.js';
 import type { NotificationFilter } from '../../../queries/identity/notifications.js';
+import type { Role } from '../../../runtime/roles.js';
 
 // The routes as the gateway mounts them (same validator, error handler and role check), over fake sides:
 // what is checked here is the HTTP contract, not the read model (see test/integration/notifications.test.ts).

@@ -1,42 +1,18 @@
-// Shared givens for the Ordering deciders' unit tests: a fixed clock, a fold, and a way to catch a refusal.
-import { DomainError } from '../../../commands/decider.js';
-import {
-  evolveMenuItem,
-  initialMenuItem,
-  type MenuItem,
-  type MenuItemEvent,
-} from '../../../commands/ordering/menu-item.js';
+// Shared givens for the Ordering deciders' unit tests: a fixed clock and the events most tests start from.
+// The given/when/then helper itself is test/support/decider.ts, for every context.
+import { fold } from '../../../commands/decider.js';
+import { type MenuItem, type MenuItemEvent, menuItemDecider } from '../../../commands/ordering/menu-item.js';
 import type { MenuSnapshot } from '../../../commands/ordering/order.js';
 import {
   type Address,
-  evolveRestaurant,
-  initialRestaurant,
   type Restaurant,
   type RestaurantEvent,
+  restaurantDecider,
 } from '../../../commands/ordering/restaurant.js';
 
 export const NOW = new Date('2025-03-14T12:30:00.000Z');
 export const AT = '2025-03-14T12:30:00.000Z';
 export const EARLIER = '2025-03-14T11:00:00.000Z';
-
-/** Folds events, in order, from an initial state: what the executor does when it loads a stream. */
-export const fold = <State, Event>(
-  initial: () => State,
-  evolve: (state: State, event: Event) => State,
-  events: readonly Event[],
-): State => events.reduce(evolve, initial());
-
-/** Runs `act` and returns the DomainError it throws; fails the test if it returns or throws anything else. */
-export function refusal(act: () => unknown): DomainError {
-  let result: unknown;
-  try {
-    result = act();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error(`expected a DomainError, but the call returned ${JSON.stringify(result)}`);
-}
 
 export const address: Address = {
   line1: '12 Rue des Lilas',
@@ -71,8 +47,7 @@ export const restaurantClosed = (restaurantId = RESTAURANT_ID): RestaurantEvent 
   data: { restaurantId, closedAt: EARLIER },
 });
 
-export const restaurantFrom = (events: readonly RestaurantEvent[]): Restaurant =>
-  fold(initialRestaurant, evolveRestaurant, events);
+export const restaurantFrom = (events: readonly RestaurantEvent[]): Restaurant => fold(restaurantDecider, events);
 
 export const openRestaurant = (): Restaurant => restaurantFrom([restaurantRegistered(), restaurantOpened()]);
 
@@ -92,8 +67,7 @@ export const menuItemAdded = (
   },
 });
 
-export const menuItemFrom = (events: readonly MenuItemEvent[]): MenuItem =>
-  fold(initialMenuItem, evolveMenuItem, events);
+export const menuItemFrom = (events: readonly MenuItemEvent[]): MenuItem => fold(menuItemDecider, events);
 
 /** A menu snapshot whose items are each folded from their own events. */
 export const menuOf = (restaurant: Restaurant, items: Record<string, readonly MenuItemEvent[]>): MenuSnapshot => ({

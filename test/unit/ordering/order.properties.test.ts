@@ -1,14 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fold } from '../../../commands/decider.js';
 import {
-  decideOrder,
-  evolveOrder,
-  initialOrder,
   ORDER_STATUSES,
   type Order,
   type OrderCommand,
   type OrderEvent,
   type OrderStatus,
+  orderDecider,
 } from '../../../commands/ordering/order.js';
 import { ORDER_ID, orderCommandsAlongHappyPath, orderLifecycleCommand, runCommands } from './arbitraries.js';
 import { address, menuItemAdded, menuOf, NOW, openRestaurant, RESTAURANT_ID } from './fixtures.js';
@@ -18,7 +17,8 @@ const menu = menuOf(openRestaurant(), {
   'm-quenelle': [menuItemAdded('m-quenelle', { priceMinor: 1650 })],
 });
 
-const decide = (command: OrderCommand, state: Order): OrderEvent[] => decideOrder(command, state, { now: NOW, menu });
+const decide = (command: OrderCommand, state: Order): OrderEvent[] =>
+  orderDecider.decide(command, state, { now: NOW, menu });
 
 const placedOrder = (): Order => {
   const placed = decide(
@@ -33,9 +33,9 @@ const placedOrder = (): Order => {
         paymentMethod: { cardLast4: '4242', cardToken: 'tok_visa' },
       },
     },
-    initialOrder(),
+    orderDecider.initialState(),
   );
-  return placed.reduce(evolveOrder, initialOrder());
+  return fold(orderDecider, placed);
 };
 
 const TERMINAL: readonly OrderStatus[] = ['CANCELLED', 'DELIVERED', 'REJECTED'];
@@ -62,7 +62,7 @@ describe('Order decider — properties over random command sequences', () => {
     const reached = new Set<string>();
     fc.assert(
       fc.property(commands, (sequence) => {
-        const run = runCommands(decide, evolveOrder, placedOrder(), sequence);
+        const run = runCommands(decide, orderDecider.evolve, placedOrder(), sequence);
         for (const step of run.steps) {
           if ('refused' in step) continue;
           expect(step.events.length).toBeLessThanOrEqual(1);
@@ -83,7 +83,7 @@ describe('Order decider — properties over random command sequences', () => {
     let terminalSteps = 0;
     fc.assert(
       fc.property(commands, (sequence) => {
-        const run = runCommands(decide, evolveOrder, placedOrder(), sequence);
+        const run = runCommands(decide, orderDecider.evolve, placedOrder(), sequence);
         let endedAs: Order['status'] | null = null;
         for (const step of run.steps) {
           if (endedAs !== null) {
@@ -103,7 +103,7 @@ describe('Order decider — properties over random command sequences', () => {
   it('starts preparation only for an order that was confirmed and accepted', () => {
     fc.assert(
       fc.property(commands, (sequence) => {
-        const run = runCommands(decide, evolveOrder, placedOrder(), sequence);
+        const run = runCommands(decide, orderDecider.evolve, placedOrder(), sequence);
         for (const step of run.steps) {
           if ('refused' in step || step.after.status !== 'PREPARING' || step.before.status === 'PREPARING') continue;
           expect(step.before).toMatchObject({ status: 'CONFIRMED', accepted: true });
@@ -118,7 +118,7 @@ describe('Order decider — properties over random command sequences', () => {
     fc.assert(
       fc.property(commands, (sequence) => {
         // runCommands rethrows anything that is not a DomainError (a TypeError, say), which fails the property.
-        const run = runCommands(decide, evolveOrder, placedOrder(), sequence);
+        const run = runCommands(decide, orderDecider.evolve, placedOrder(), sequence);
         for (const step of run.steps) {
           if (!('refused' in step)) continue;
           seen.add(step.refused);

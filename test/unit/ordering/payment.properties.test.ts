@@ -1,22 +1,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  decidePayment,
-  evolvePayment,
-  initialPayment,
   type Payment,
   type PaymentCommand,
   type PaymentEvent,
+  paymentDecider,
 } from '../../../commands/ordering/payment.js';
 import { paymentCommand, runCommands } from './arbitraries.js';
 import { NOW } from './fixtures.js';
 
-const decide = (command: PaymentCommand, state: Payment): PaymentEvent[] => decidePayment(command, state, NOW);
+const decide = (command: PaymentCommand, state: Payment): PaymentEvent[] =>
+  paymentDecider.decide(command, state, { now: NOW });
 
 /** What the provider can tell us, in the only order it can happen. */
 const ALLOWED = new Set<string>([
-  'NONE→AUTHORIZED',
-  'NONE→DECLINED',
+  'none→AUTHORIZED',
+  'none→DECLINED',
   'AUTHORIZED→CAPTURED',
   'AUTHORIZED→VOIDED',
   'CAPTURED→REFUNDED',
@@ -27,7 +26,7 @@ describe('Payment decider — properties over random command sequences', () => {
     const reached = new Set<string>();
     fc.assert(
       fc.property(fc.array(paymentCommand, { minLength: 1, maxLength: 20 }), (commands) => {
-        const run = runCommands(decide, evolvePayment, initialPayment(), commands);
+        const run = runCommands(decide, paymentDecider.evolve, paymentDecider.initialState(), commands);
         for (const step of run.steps) {
           if ('refused' in step) continue;
           expect(step.events.length).toBeLessThanOrEqual(1);
@@ -47,9 +46,9 @@ describe('Payment decider — properties over random command sequences', () => {
   it('never changes the amount or currency once the outcome is recorded', () => {
     fc.assert(
       fc.property(fc.array(paymentCommand, { minLength: 1, maxLength: 20 }), (commands) => {
-        const run = runCommands(decide, evolvePayment, initialPayment(), commands);
-        const first = run.steps.find((step) => !('refused' in step) && step.after.status !== 'NONE');
-        if (!first || 'refused' in first || first.after.status === 'NONE') return;
+        const run = runCommands(decide, paymentDecider.evolve, paymentDecider.initialState(), commands);
+        const first = run.steps.find((step) => !('refused' in step) && step.after.status !== 'none');
+        if (!first || 'refused' in first || first.after.status === 'none') return;
         const { amountMinor, currency } = first.after;
         for (const event of run.events) {
           if ('amountMinor' in event.data) expect(event.data).toMatchObject({ amountMinor, currency });

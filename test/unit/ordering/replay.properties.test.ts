@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideMenuItem, evolveMenuItem, initialMenuItem } from '../../../commands/ordering/menu-item.js';
-import { decideOrder, evolveOrder, initialOrder } from '../../../commands/ordering/order.js';
-import { decidePayment, evolvePayment, initialPayment } from '../../../commands/ordering/payment.js';
-import { decideRestaurant, evolveRestaurant, initialRestaurant } from '../../../commands/ordering/restaurant.js';
+import { fold } from '../../../commands/decider.js';
+import { menuItemDecider } from '../../../commands/ordering/menu-item.js';
+import { orderDecider } from '../../../commands/ordering/order.js';
+import { paymentDecider } from '../../../commands/ordering/payment.js';
+import { restaurantDecider } from '../../../commands/ordering/restaurant.js';
 import {
   menuItemCommand,
   orderCommand,
@@ -14,7 +15,7 @@ import {
   runCommands,
   throughAvro,
 } from './arbitraries.js';
-import { fold, menuItemAdded, menuOf, NOW, openRestaurant } from './fixtures.js';
+import { menuItemAdded, menuOf, NOW, openRestaurant } from './fixtures.js';
 
 // Replay equals live: the state the executor rebuilds from the stream (every decided event, encoded with its
 // Avro schema and decoded again, folded from the initial state) equals the state tracked while deciding.
@@ -37,13 +38,13 @@ describe('replaying the decided events rebuilds the state tracked live', () => {
     fc.assert(
       fc.property(orderCommands, (commands) => {
         const run = runCommands(
-          (command, state) => decideOrder(command, state, { now: NOW, menu }),
-          evolveOrder,
-          initialOrder(),
+          (command, state) => orderDecider.decide(command, state, { now: NOW, menu }),
+          orderDecider.evolve,
+          orderDecider.initialState(),
           commands,
         );
-        expect(fold(initialOrder, evolveOrder, run.events)).toEqual(run.state);
-        expect(fold(initialOrder, evolveOrder, run.events.map(throughAvro))).toEqual(run.state);
+        expect(fold(orderDecider, run.events)).toEqual(run.state);
+        expect(fold(orderDecider, run.events.map(throughAvro))).toEqual(run.state);
       }),
       { numRuns: 300 },
     );
@@ -53,13 +54,13 @@ describe('replaying the decided events rebuilds the state tracked live', () => {
     fc.assert(
       fc.property(sequenceOf(paymentCommand), (commands) => {
         const run = runCommands(
-          (command, state) => decidePayment(command, state, NOW),
-          evolvePayment,
-          initialPayment(),
+          (command, state) => paymentDecider.decide(command, state, { now: NOW }),
+          paymentDecider.evolve,
+          paymentDecider.initialState(),
           commands,
         );
-        expect(fold(initialPayment, evolvePayment, run.events)).toEqual(run.state);
-        expect(fold(initialPayment, evolvePayment, run.events.map(throughAvro))).toEqual(run.state);
+        expect(fold(paymentDecider, run.events)).toEqual(run.state);
+        expect(fold(paymentDecider, run.events.map(throughAvro))).toEqual(run.state);
       }),
       { numRuns: 300 },
     );
@@ -69,13 +70,13 @@ describe('replaying the decided events rebuilds the state tracked live', () => {
     fc.assert(
       fc.property(sequenceOf(menuItemCommand), (commands) => {
         const run = runCommands(
-          (command, state) => decideMenuItem(command, state, { now: NOW, restaurant: openRestaurant() }),
-          evolveMenuItem,
-          initialMenuItem(),
+          (command, state) => menuItemDecider.decide(command, state, { now: NOW, restaurant: openRestaurant() }),
+          menuItemDecider.evolve,
+          menuItemDecider.initialState(),
           commands,
         );
-        expect(fold(initialMenuItem, evolveMenuItem, run.events)).toEqual(run.state);
-        expect(fold(initialMenuItem, evolveMenuItem, run.events.map(throughAvro))).toEqual(run.state);
+        expect(fold(menuItemDecider, run.events)).toEqual(run.state);
+        expect(fold(menuItemDecider, run.events.map(throughAvro))).toEqual(run.state);
       }),
       { numRuns: 300 },
     );
@@ -85,13 +86,13 @@ describe('replaying the decided events rebuilds the state tracked live', () => {
     fc.assert(
       fc.property(sequenceOf(restaurantCommand), (commands) => {
         const run = runCommands(
-          (command, state) => decideRestaurant(command, state, NOW),
-          evolveRestaurant,
-          initialRestaurant(),
+          (command, state) => restaurantDecider.decide(command, state, { now: NOW }),
+          restaurantDecider.evolve,
+          restaurantDecider.initialState(),
           commands,
         );
-        expect(fold(initialRestaurant, evolveRestaurant, run.events)).toEqual(run.state);
-        expect(fold(initialRestaurant, evolveRestaurant, run.events.map(throughAvro))).toEqual(run.state);
+        expect(fold(restaurantDecider, run.events)).toEqual(run.state);
+        expect(fold(restaurantDecider, run.events.map(throughAvro))).toEqual(run.state);
       }),
       { numRuns: 300 },
     );
@@ -103,9 +104,9 @@ describe('replaying the decided events rebuilds the state tracked live', () => {
       .map(
         (commands) =>
           runCommands(
-            (command, state) => decideOrder(command, state, { now: NOW, menu }),
-            evolveOrder,
-            initialOrder(),
+            (command, state) => orderDecider.decide(command, state, { now: NOW, menu }),
+            orderDecider.evolve,
+            orderDecider.initialState(),
             commands,
           ).events.length,
       );

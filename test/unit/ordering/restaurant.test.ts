@@ -1,25 +1,21 @@
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import {
   type Address,
-  decideRestaurant,
   type RestaurantCommand,
   type RestaurantEvent,
+  restaurantDecider,
 } from '../../../commands/ordering/restaurant.js';
+import { given } from '../../support/decider.js';
 import {
   AT,
   address,
   EARLIER,
   NOW,
   RESTAURANT_ID,
-  refusal,
   restaurantClosed,
-  restaurantFrom,
   restaurantOpened,
   restaurantRegistered,
 } from './fixtures.js';
-
-const when = (command: RestaurantCommand, events: readonly RestaurantEvent[]): RestaurantEvent[] =>
-  decideRestaurant(command, restaurantFrom(events), NOW);
 
 const register: RestaurantCommand = {
   type: 'RegisterRestaurant',
@@ -34,30 +30,37 @@ const newAddress: Address = {
   postalCode: '69001',
   country: 'FR',
 };
-const update = (changes: Partial<{ name: string; cuisine: string; address: Address }>): RestaurantCommand => ({
+type Details = { name: string; cuisine: string; address: Address };
+const update = (changes: Partial<Details>): RestaurantCommand => ({
   type: 'UpdateRestaurantDetails',
   data: { restaurantId: RESTAURANT_ID, name: 'Chez Lina', cuisine: 'lyonnaise', address, ...changes },
+});
+const detailsUpdated = (changes: Partial<Details>): RestaurantEvent => ({
+  type: 'RestaurantDetailsUpdated',
+  data: { restaurantId: RESTAURANT_ID, name: 'Chez Lina', cuisine: 'lyonnaise', address, ...changes, updatedAt: AT },
 });
 
 describe('Restaurant decider', () => {
   it('registers a new restaurant, stamped with the given time', () => {
-    expect(when(register, [])).toEqual([
-      {
-        type: 'RestaurantRegistered',
-        data: {
-          restaurantId: RESTAURANT_ID,
-          ownerId: 'owner-1',
-          name: 'Chez Lina',
-          cuisine: 'lyonnaise',
-          address,
-          registeredAt: AT,
+    given(restaurantDecider)
+      .when(register, { now: NOW })
+      .thenDecides([
+        {
+          type: 'RestaurantRegistered',
+          data: {
+            restaurantId: RESTAURANT_ID,
+            ownerId: 'owner-1',
+            name: 'Chez Lina',
+            cuisine: 'lyonnaise',
+            address,
+            registeredAt: AT,
+          },
         },
-      },
-    ]);
+      ]);
   });
 
   it('starts a registered restaurant closed', () => {
-    expect(restaurantFrom([restaurantRegistered()])).toEqual({
+    given(restaurantDecider, [restaurantRegistered()]).thenState({
       status: 'closed',
       restaurantId: RESTAURANT_ID,
       ownerId: 'owner-1',
@@ -68,84 +71,83 @@ describe('Restaurant decider', () => {
   });
 
   it('refuses to register the same restaurant twice with RESTAURANT_EXISTS', () => {
-    expect(refusal(() => when(register, [restaurantRegistered()])).code).toBe('RESTAURANT_EXISTS');
+    given(restaurantDecider, [restaurantRegistered()])
+      .when(register, { now: NOW })
+      .thenRefuses('conflict', 'RESTAURANT_EXISTS');
   });
 
   it('opens a closed restaurant', () => {
-    const events = [restaurantRegistered()];
-    const decided = when(open, events);
-
-    expect(decided).toEqual([{ type: 'RestaurantOpened', data: { restaurantId: RESTAURANT_ID, openedAt: AT } }]);
-    expect(restaurantFrom([...events, ...decided]).status).toBe('open');
+    given(restaurantDecider, [restaurantRegistered()])
+      .when(open, { now: NOW })
+      .thenDecides([{ type: 'RestaurantOpened', data: { restaurantId: RESTAURANT_ID, openedAt: AT } }])
+      .thenStateMatches({ status: 'open' });
   });
 
   it('appends nothing when opening an open restaurant', () => {
-    expect(when(open, [restaurantRegistered(), restaurantOpened()])).toEqual([]);
+    given(restaurantDecider, [restaurantRegistered(), restaurantOpened()]).when(open, { now: NOW }).thenNothing();
   });
 
   it('closes an open restaurant', () => {
-    const events = [restaurantRegistered(), restaurantOpened()];
-    const decided = when(close, events);
-
-    expect(decided).toEqual([{ type: 'RestaurantClosed', data: { restaurantId: RESTAURANT_ID, closedAt: AT } }]);
-    expect(restaurantFrom([...events, ...decided]).status).toBe('closed');
+    given(restaurantDecider, [restaurantRegistered(), restaurantOpened()])
+      .when(close, { now: NOW })
+      .thenDecides([{ type: 'RestaurantClosed', data: { restaurantId: RESTAURANT_ID, closedAt: AT } }])
+      .thenStateMatches({ status: 'closed' });
   });
 
   it('appends nothing when closing a closed restaurant', () => {
-    expect(when(close, [restaurantRegistered()])).toEqual([]);
-    expect(when(close, [restaurantRegistered(), restaurantOpened(), restaurantClosed()])).toEqual([]);
+    given(restaurantDecider, [restaurantRegistered()]).when(close, { now: NOW }).thenNothing();
+    given(restaurantDecider, [restaurantRegistered(), restaurantOpened(), restaurantClosed()])
+      .when(close, { now: NOW })
+      .thenNothing();
   });
 
   it.each<[RestaurantCommand]>([[open], [close], [update({ name: 'Other' })]])(
     'refuses $type on an unregistered restaurant with RESTAURANT_NOT_FOUND',
     (command) => {
-      const error = refusal(() => when(command, []));
-
-      expect(error.code).toBe('RESTAURANT_NOT_FOUND');
-      expect(error.details).toEqual({ restaurantId: RESTAURANT_ID });
+      given(restaurantDecider)
+        .when(command, { now: NOW })
+        .thenRefuses('not_found', 'RESTAURANT_NOT_FOUND')
+        .withDetails({ restaurantId: RESTAURANT_ID });
     },
   );
 
   it('updates the details when any of them changed and folds them into the state', () => {
-    const events = [restaurantRegistered(), restaurantOpened()];
-    const decided = when(update({ name: 'Chez Lina & fils', address: newAddress }), events);
-
-    expect(decided).toEqual([
-      {
-        type: 'RestaurantDetailsUpdated',
-        data: {
-          restaurantId: RESTAURANT_ID,
-          name: 'Chez Lina & fils',
-          cuisine: 'lyonnaise',
-          address: newAddress,
-          updatedAt: AT,
+    given(restaurantDecider, [restaurantRegistered(), restaurantOpened()])
+      .when(update({ name: 'Chez Lina & fils', address: newAddress }), { now: NOW })
+      .thenDecides([
+        {
+          type: 'RestaurantDetailsUpdated',
+          data: {
+            restaurantId: RESTAURANT_ID,
+            name: 'Chez Lina & fils',
+            cuisine: 'lyonnaise',
+            address: newAddress,
+            updatedAt: AT,
+          },
         },
-      },
-    ]);
-    expect(restaurantFrom([...events, ...decided])).toMatchObject({
-      status: 'open',
-      name: 'Chez Lina & fils',
-      address: newAddress,
-    });
+      ])
+      .thenStateMatches({ status: 'open', name: 'Chez Lina & fils', address: newAddress });
   });
 
-  it.each<[string, RestaurantCommand]>([
-    ['cuisine', update({ cuisine: 'bouchon' })],
-    ['address line 2', update({ address: { ...address, line2: 'bâtiment B' } })],
-  ])('sees a change of %s alone as a change', (_field, command) => {
-    expect(when(command, [restaurantRegistered()])).toHaveLength(1);
+  it.each<[string, Partial<Details>]>([
+    ['cuisine', { cuisine: 'bouchon' }],
+    ['address line 2', { address: { ...address, line2: 'bâtiment B' } }],
+  ])('sees a change of %s alone as a change', (_field, changes) => {
+    given(restaurantDecider, [restaurantRegistered()])
+      .when(update(changes), { now: NOW })
+      .thenDecides([detailsUpdated(changes)]);
   });
 
   it('appends nothing when the details are unchanged', () => {
-    expect(when(update({}), [restaurantRegistered()])).toEqual([]);
+    given(restaurantDecider, [restaurantRegistered()]).when(update({}), { now: NOW }).thenNothing();
   });
 
   it('ignores open, close and update events for a restaurant that was never registered', () => {
-    const detailsUpdated: RestaurantEvent = {
+    const updatedBefore: RestaurantEvent = {
       type: 'RestaurantDetailsUpdated',
       data: { restaurantId: RESTAURANT_ID, name: 'x', cuisine: 'y', address, updatedAt: EARLIER },
     };
 
-    expect(restaurantFrom([restaurantOpened(), restaurantClosed(), detailsUpdated])).toEqual({ status: 'unknown' });
+    given(restaurantDecider, [restaurantOpened(), restaurantClosed(), updatedBefore]).thenState({ status: 'none' });
   });
 });

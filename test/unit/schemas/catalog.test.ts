@@ -90,7 +90,7 @@ describe('the event schema catalog', () => {
 /** Events of every type, decided (not hand-written) by running each decider through its lifecycle. */
 function decidedEvents(): DomainEvent[] {
   const restaurant = runCommands(
-    (command: RestaurantCommand, state: Restaurant) => decideRestaurant(command, state, NOW),
+    (command: RestaurantCommand, state: Restaurant) => decideRestaurant(command, state, { now: NOW }),
     evolveRestaurant,
     initialRestaurant(),
     [
@@ -159,7 +159,7 @@ function decidedEvents(): DomainEvent[] {
     type: 'RecordPaymentAuthorized',
     data: { paymentId: PAYMENT_ID, orderId: ORDER_ID, providerRef: 'pi_1', amountMinor: 1700, currency: 'EUR' },
   };
-  const decidePaymentNow = (command: PaymentCommand, state: Payment) => decidePayment(command, state, NOW);
+  const decidePaymentNow = (command: PaymentCommand, state: Payment) => decidePayment(command, state, { now: NOW });
   const refunded = runCommands(decidePaymentNow, evolvePayment, initialPayment(), [
     authorize,
     { type: 'RecordPaymentCaptured', data: { paymentId: PAYMENT_ID } },
