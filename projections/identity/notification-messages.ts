@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { EventShape } from '../../runtime/consumer/types.js';
+import type { AccountEvent } from '../../schemas/identity/events.js';
 import type { NotificationPreferences } from '../../schemas/identity/vocabulary.js';
+import type { OrderEvent } from '../../schemas/ordering/events.js';
 
 // What the customer is told about their order, as pure functions: which order events notify, with which words,
 // on which channels, under which id. The PostgreSQL projection (notifications.ts) only loads and stores.
@@ -25,13 +28,15 @@ export interface NotificationMessage {
   readonly body: string;
 }
 
-/** An order event as the texts need it: its type and its (decoded) data. */
-export interface OrderEventLike {
-  readonly eventType: string;
-  readonly data: Readonly<Record<string, unknown>>;
-}
+/** The events of the notifications read model's topics (`ordering.order`, `identity.account`). */
+export type NotificationsContract = OrderEvent | AccountEvent;
 
-const text = (value: unknown): string => (typeof value === 'string' ? value.trim() : '');
+type Bodies<E extends EventShape> = E extends EventShape
+  ? { readonly eventType: E['type']; readonly data: E['data'] }
+  : never;
+
+/** One of them as the texts need it: its type and its data as the contract types them (a `ProjectedEvent` is one). */
+export type NotificationSourceEvent = Bodies<NotificationsContract>;
 
 /** `1750, 'EUR'` → `€17.50`; currencies without minor units (JPY) and unknown codes are handled by Intl. */
 export function formatMoney(amountMinor: number, currency: string): string {
@@ -46,24 +51,24 @@ export function formatMoney(amountMinor: number, currency: string): string {
 }
 
 /** A reason, as a sentence ending: `: the kitchen is closed.` or `.` when none was given. */
-const because = (reason: unknown): string => {
-  const r = text(reason).replace(/[.!?\s]+$/, '');
+const because = (reason: string): string => {
+  const r = reason.trim().replace(/[.!?\s]+$/, '');
   return r ? `: ${r}.` : '.';
 };
 
 /**
- * The message for one order event, or null when the event is not worth telling the customer (OrderAccepted:
- * the restaurant's acceptance changes nothing the customer sees; the order stays CONFIRMED until it is prepared).
+ * The message for one event, or null when the event is not worth telling the customer (an account's events, and
+ * OrderAccepted: the restaurant's acceptance changes nothing the customer sees; the order stays CONFIRMED until it
+ * is prepared).
  * `customerId` tells a cancellation the customer made apart from one made for them.
  */
-export function notificationFor(event: OrderEventLike, customerId: string): NotificationMessage | null {
-  const d = event.data;
+export function notificationFor(event: NotificationSourceEvent, customerId: string): NotificationMessage | null {
   switch (event.eventType) {
     case 'OrderPlaced':
       return {
         kind: 'ORDER_PLACED',
         title: 'Order received',
-        body: `We have your order of ${formatMoney(Number(d.totalMinor), text(d.currency))} and are confirming the payment.`,
+        body: `We have your order of ${formatMoney(event.data.totalMinor, event.data.currency.trim())} and are confirming the payment.`,
       };
     case 'OrderConfirmed':
       return {
@@ -88,15 +93,15 @@ export function notificationFor(event: OrderEventLike, customerId: string): Noti
         kind: 'ORDER_CANCELLED',
         title: 'Order cancelled',
         body:
-          text(d.cancelledBy) === customerId
+          event.data.cancelledBy.trim() === customerId
             ? 'You cancelled your order.'
-            : `Your order was cancelled${because(d.reason)}`,
+            : `Your order was cancelled${because(event.data.reason)}`,
       };
     case 'OrderRejected':
       return {
         kind: 'ORDER_REJECTED',
         title: 'Order not accepted',
-        body: `We could not go ahead with your order${because(d.reason)}`,
+        body: `We could not go ahead with your order${because(event.data.reason)}`,
       };
     default:
       return null;

@@ -1,9 +1,16 @@
 import type { Knex } from 'knex';
-import type { ProjectedEvent } from '../../runtime/consumer/types.js';
+import { asContract, type ProjectedEvent } from '../../runtime/consumer/types.js';
 import { createOnce } from '../../runtime/postgres.js';
 import { DEFAULT_NOTIFICATION_PREFERENCES, type NotificationPreferences } from '../../schemas/identity/vocabulary.js';
+import type { OrderEvent } from '../../schemas/ordering/events.js';
 import type { PostgresReadModel } from '../runtime/postgres.js';
-import { enabledChannels, type NotificationChannel, notificationFor, notificationId } from './notification-messages.js';
+import {
+  enabledChannels,
+  type NotificationChannel,
+  type NotificationsContract,
+  notificationFor,
+  notificationId,
+} from './notification-messages.js';
 
 export const NOTIFICATIONS_PROJECTION = 'ordering.notifications';
 /** The version a fresh deployment starts with; a rebuild makes the next one and switches to it. */
@@ -46,8 +53,18 @@ async function insertChunks<Row extends object>(rows: readonly Row[], write: (ch
   for (let i = 0; i < rows.length; i += CHUNK) await write(rows.slice(i, i + CHUNK));
 }
 
-const isOrderEvent = (event: ProjectedEvent): boolean =>
-  event.streamId.startsWith('order-') && typeof event.data.orderId === 'string';
+type NotificationsEvent = ProjectedEvent<NotificationsContract>;
+
+/** The event if it is an order's (`ordering.order`), null if an account's (`identity.account`). */
+function orderEventOf(event: NotificationsEvent): ProjectedEvent<OrderEvent> | null {
+  switch (event.eventType) {
+    case 'AccountRegistered':
+    case 'NotificationPreferencesUpdated':
+      return null;
+    default:
+      return event;
+  }
+}
 
 /**
  * The customer's notifications about their orders: an outbox of `pending` rows, one per enabled channel, that a
@@ -107,7 +124,7 @@ export function notificationsReadModel(version: number): PostgresReadModel {
       await db.raw(`DROP TABLE IF EXISTS ${t.notifications}, ${t.preferences}, ${t.orders}`);
     },
     async apply(trx, events) {
-      await applyNotificationEvents(trx, t, events);
+      await applyNotificationEvents(trx, t, asContract<NotificationsContract>(events));
     },
   };
 }
@@ -119,10 +136,10 @@ export function notificationsReadModel(version: number): PostgresReadModel {
 async function applyNotificationEvents(
   trx: Knex.Transaction,
   t: NotificationsTables,
-  events: readonly ProjectedEvent[],
+  events: readonly NotificationsEvent[],
 ): Promise<void> {
-  const orderEvents = events.filter(isOrderEvent);
-  const orderIds = [...new Set(orderEvents.map((e) => String(e.data.orderId)))];
+  const orderEvents = events.flatMap((e) => orderEventOf(e) ?? []);
+  const orderIds = [...new Set(orderEvents.map((e) => e.data.orderId))];
   const customers = new Map<string, string>();
   if (orderIds.length > 0) {
     const known: { order_id: string; customer_id: string }[] = await trx(t.orders)
@@ -132,11 +149,11 @@ async function applyNotificationEvents(
   }
   const placed = new Map<string, string>();
   for (const e of orderEvents) {
-    if (e.eventType === 'OrderPlaced') placed.set(String(e.data.orderId), String(e.data.customerId));
+    if (e.eventType === 'OrderPlaced') placed.set(e.data.orderId, e.data.customerId);
   }
   const accountIds = new Set<string>([...customers.values(), ...placed.values()]);
   for (const e of events) {
-    if (e.eventType === 'NotificationPreferencesUpdated') accountIds.add(String(e.data.accountId));
+    if (e.eventType === 'NotificationPreferencesUpdated') accountIds.add(e.data.accountId);
   }
   const preferences = new Map<string, NotificationPreferences>();
   if (accountIds.size > 0) {
@@ -149,28 +166,28 @@ async function applyNotificationEvents(
   const notifications: NotificationRow[] = [];
   for (const event of events) {
     if (event.eventType === 'NotificationPreferencesUpdated') {
-      const d = event.data;
-      const accountId = String(d.accountId);
-      const chosen = { email: d.email === true, push: d.push === true };
+      const { accountId, email, push, updatedAt } = event.data;
+      const chosen = { email, push };
       preferences.set(accountId, chosen);
       changedPreferences.set(accountId, {
         account_id: accountId,
         ...chosen,
         version: event.streamVersion,
-        updated_at: String(d.updatedAt),
+        updated_at: updatedAt,
       });
       continue;
     }
-    if (!isOrderEvent(event)) continue; // other identity events (AccountRegistered) notify nobody
-    const orderId = String(event.data.orderId);
-    if (event.eventType === 'OrderPlaced') {
-      const customerId = String(event.data.customerId);
+    const orderEvent = orderEventOf(event);
+    if (!orderEvent) continue; // other identity events (AccountRegistered) notify nobody
+    const orderId = orderEvent.data.orderId;
+    if (orderEvent.eventType === 'OrderPlaced') {
+      const customerId = orderEvent.data.customerId;
       if (!customers.has(orderId)) newOrders.push({ order_id: orderId, customer_id: customerId });
       customers.set(orderId, customerId);
     }
     const customerId = customers.get(orderId);
     if (customerId === undefined) continue; // an order event before its OrderPlaced: not in a valid stream
-    const message = notificationFor(event, customerId);
+    const message = notificationFor(orderEvent, customerId);
     if (!message) continue;
     // Millisecond precision, as JavaScript reads it back: keyset cursors then compare exactly what is stored.
     const createdAt = new Date(event.recordedAt).toISOString();

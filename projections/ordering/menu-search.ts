@@ -5,10 +5,12 @@
 
 export { menuSearchAliasTargets, switchMenuSearchAlias } from './menu-search/alias.js';
 export type { DocWrite } from './menu-search/changes.js';
-export type { ItemFacts, MenuItemDoc, RestaurantFacts } from './menu-search/documents.js';
+export type { ItemFacts, MenuItemDoc, MenuSearchEvent, RestaurantFacts } from './menu-search/documents.js';
 export {
   evolveItemFacts,
   evolveRestaurantFacts,
+  isMenuItemEvent,
+  isRestaurantEvent,
   MENU_ITEM_EVENTS,
   RESTAURANT_EVENTS,
   restaurantPartChanged,

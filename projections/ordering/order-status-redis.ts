@@ -1,5 +1,6 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import type { ProjectedEvent, Projection } from '../../runtime/consumer/types.js';
+import { asContract, type ProjectedEvent, type Projection } from '../../runtime/consumer/types.js';
+import type { OrderEvent } from '../../schemas/ordering/events.js';
 import { ORDER_STATUSES } from '../../schemas/ordering/vocabulary.js';
 import { evolveOrderView, type OrderView } from './order-view.js';
 
@@ -173,7 +174,7 @@ export function orderStatusRedisProjection(redis: Redis, options: OrderStatusRed
   const client = withScript(redis);
 
   /** Reads the stored state of the batch's orders, folds the events in order, returns the scripts to run. */
-  async function plan(events: readonly ProjectedEvent[]): Promise<PlannedWrite[]> {
+  async function plan(events: readonly ProjectedEvent<OrderEvent>[]): Promise<PlannedWrite[]> {
     const orderIds = [...new Set(events.map(orderIdOf))];
     const views = new Map<string, OrderView | null>();
     if (orderIds.length > 0) {
@@ -238,7 +239,7 @@ export function orderStatusRedisProjection(redis: Redis, options: OrderStatusRed
   }
 
   /** One attempt; true when every planned write was applied or found already applied. */
-  async function applyOnce(events: readonly ProjectedEvent[]): Promise<boolean> {
+  async function applyOnce(events: readonly ProjectedEvent<OrderEvent>[]): Promise<boolean> {
     const writes = await plan(events);
     if (writes.length === 0) return true;
     const pipeline = redis.pipeline() as ChainableCommander & WithApply<ChainableCommander>;
@@ -255,7 +256,8 @@ export function orderStatusRedisProjection(redis: Redis, options: OrderStatusRed
       // Keys are created by the first write; loading the script now surfaces a Redis without Lua at start-up.
       await client.script('LOAD', APPLY_LUA);
     },
-    async applyBatch(events: readonly ProjectedEvent[]) {
+    async applyBatch(batch: readonly ProjectedEvent[]) {
+      const events = asContract<OrderEvent>(batch);
       for (let attempt = 1; ; attempt++) {
         if (await applyOnce(events)) return;
         if (attempt >= maxAttempts) {
@@ -269,7 +271,7 @@ export function orderStatusRedisProjection(redis: Redis, options: OrderStatusRed
   };
 }
 
-function orderIdOf(event: ProjectedEvent): string {
+function orderIdOf(event: ProjectedEvent<OrderEvent>): string {
   const id = event.data.orderId;
   // Thrown, not skipped: the runner retries and then dead-letters the event with this reason.
   if (typeof id !== 'string' || id === '') throw new Error(`event ${event.eventId} has no orderId`);

@@ -1,4 +1,6 @@
 import type { ProjectedEvent } from '../../runtime/consumer/types.js';
+import type { OrderEvent } from '../../schemas/ordering/events.js';
+import type { OrderStatus } from '../../schemas/ordering/vocabulary.js';
 
 // The order read model as pure functions: how one order's row evolves with its events, and how a change of
 // status moves the restaurant's daily figures. The PostgreSQL projection (orders.ts) only loads and stores.
@@ -27,49 +29,47 @@ export interface OrderView {
   readonly position: number;
 }
 
-const statusAfter: Record<string, string | undefined> = {
-  OrderConfirmed: 'CONFIRMED',
-  OrderRejected: 'REJECTED',
-  OrderPreparationStarted: 'PREPARING',
-  OrderReadyForPickup: 'READY',
-  OrderPickedUp: 'PICKED_UP',
-  OrderDelivered: 'DELIVERED',
-  OrderCancelled: 'CANCELLED',
-};
-
 /** The row after `event`; an order event before OrderPlaced (impossible in a valid stream) leaves no row. */
-export function evolveOrderView(view: OrderView | null, event: ProjectedEvent): OrderView | null {
-  const d = event.data;
+export function evolveOrderView(view: OrderView | null, event: ProjectedEvent<OrderEvent>): OrderView | null {
   const stamp = { updatedAt: event.recordedAt, version: event.streamVersion, position: event.globalPosition };
   if (event.eventType === 'OrderPlaced') {
+    const d = event.data;
     return {
-      orderId: String(d.orderId),
-      customerId: String(d.customerId),
-      restaurantId: String(d.restaurantId),
-      status: 'PENDING',
-      items: d.items as OrderLineView[],
-      totalMinor: Number(d.totalMinor),
-      currency: String(d.currency),
+      orderId: d.orderId,
+      customerId: d.customerId,
+      restaurantId: d.restaurantId,
+      status: 'PENDING' satisfies OrderStatus,
+      items: d.items,
+      totalMinor: d.totalMinor,
+      currency: d.currency,
       accepted: false,
       paymentId: null,
       reason: null,
-      placedAt: String(d.placedAt),
+      placedAt: d.placedAt,
       ...stamp,
     };
   }
   if (!view) return null;
+  const to = (status: OrderStatus) => ({ ...view, status, ...stamp });
   switch (event.eventType) {
     case 'OrderAccepted':
       return { ...view, accepted: true, ...stamp };
     case 'OrderConfirmed':
-      return { ...view, status: 'CONFIRMED', paymentId: String(d.paymentId), ...stamp };
+      return { ...to('CONFIRMED'), paymentId: event.data.paymentId };
     case 'OrderRejected':
+      return { ...to('REJECTED'), reason: event.data.reason };
     case 'OrderCancelled':
-      return { ...view, status: statusAfter[event.eventType]!, reason: String(d.reason), ...stamp };
-    default: {
-      const status = statusAfter[event.eventType];
-      return status ? { ...view, status, ...stamp } : { ...view, ...stamp };
-    }
+      return { ...to('CANCELLED'), reason: event.data.reason };
+    case 'OrderPreparationStarted':
+      return to('PREPARING');
+    case 'OrderReadyForPickup':
+      return to('READY');
+    case 'OrderPickedUp':
+      return to('PICKED_UP');
+    case 'OrderDelivered':
+      return to('DELIVERED');
+    default:
+      return { ...view, ...stamp };
   }
 }
 

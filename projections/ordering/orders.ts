@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import type { ProjectedEvent } from '../../runtime/consumer/types.js';
+import { asContract, type ProjectedEvent } from '../../runtime/consumer/types.js';
 import { createOnce } from '../../runtime/postgres.js';
+import type { OrderEvent } from '../../schemas/ordering/events.js';
 import type { PostgresReadModel } from '../runtime/postgres.js';
 import { type DailyDelta, dailyDeltas, evolveOrderView, mergeDeltas, type OrderView } from './order-view.js';
 
@@ -14,13 +15,14 @@ export const ordersTables = (version: number) => ({
   daily: `ordering_restaurant_daily_v${version}`,
 });
 
+/** A row as node-postgres returns it: `bigint` columns come back as text, `timestamptz` ones as dates. */
 interface OrderRow {
   order_id: string;
   customer_id: string;
   restaurant_id: string;
   status: string;
   items: OrderView['items'];
-  total_minor: number;
+  total_minor: number | string;
   currency: string;
   accepted: boolean;
   payment_id: string | null;
@@ -28,7 +30,7 @@ interface OrderRow {
   placed_at: Date | string;
   updated_at: Date | string;
   version: number;
-  position: number;
+  position: number | string;
 }
 
 const iso = (v: Date | string): string => (v instanceof Date ? v.toISOString() : v);
@@ -117,7 +119,7 @@ export function ordersReadModel(version: number): PostgresReadModel {
       await db.raw(`DROP TABLE IF EXISTS ${t.orders}, ${t.daily}`);
     },
     async apply(trx, events) {
-      await applyOrderEvents(trx, t, events);
+      await applyOrderEvents(trx, t, asContract<OrderEvent>(events));
     },
   };
 }
@@ -125,14 +127,14 @@ export function ordersReadModel(version: number): PostgresReadModel {
 async function applyOrderEvents(
   trx: Knex.Transaction,
   t: ReturnType<typeof ordersTables>,
-  events: readonly ProjectedEvent[],
+  events: readonly ProjectedEvent<OrderEvent>[],
 ): Promise<void> {
-  const ids = [...new Set(events.map((e) => String(e.data.orderId)))];
+  const ids = [...new Set(events.map((e) => e.data.orderId))];
   const existing: OrderRow[] = await trx(t.orders).whereIn('order_id', ids);
   const before = new Map<string, OrderView>(existing.map((r) => [r.order_id, toView(r)]));
   const current = new Map<string, OrderView | null>(before);
   for (const event of events) {
-    const id = String(event.data.orderId);
+    const id = event.data.orderId;
     current.set(id, evolveOrderView(current.get(id) ?? null, event));
   }
   const changed = [...current.values()].filter((v): v is OrderView => v !== null);

@@ -1,4 +1,6 @@
+import { asContract } from '../../runtime/consumer/types.js';
 import { createOnce } from '../../runtime/postgres.js';
+import type { RestaurantEvent } from '../../schemas/ordering/events.js';
 import type { PostgresReadModel } from '../runtime/postgres.js';
 
 export const RESTAURANTS_PROJECTION = 'ordering.restaurants';
@@ -37,18 +39,17 @@ export function restaurantsReadModel(version: number): PostgresReadModel {
       await db.raw(`DROP TABLE IF EXISTS ${table}`);
     },
     async apply(trx, events) {
-      for (const event of events) {
-        const d = event.data;
-        const id = String(d.restaurantId);
+      for (const event of asContract<RestaurantEvent>(events)) {
+        const id = event.data.restaurantId;
         const stamp = { version: event.streamVersion, updated_at: event.recordedAt };
         switch (event.eventType) {
           case 'RestaurantRegistered':
             await trx(table)
               .insert({
                 restaurant_id: id,
-                owner_id: d.ownerId,
-                name: d.name,
-                cuisine: d.cuisine,
+                owner_id: event.data.ownerId,
+                name: event.data.name,
+                cuisine: event.data.cuisine,
                 open: false,
                 ...stamp,
               })
@@ -64,7 +65,7 @@ export function restaurantsReadModel(version: number): PostgresReadModel {
           case 'RestaurantDetailsUpdated':
             await trx(table)
               .where('restaurant_id', id)
-              .update({ name: d.name, cuisine: d.cuisine, ...stamp });
+              .update({ name: event.data.name, cuisine: event.data.cuisine, ...stamp });
             break;
         }
       }

@@ -1,4 +1,4 @@
-import type { ProjectedEvent } from '../../runtime/consumer/types.js';
+import type { OrderEvent, PaymentEvent } from '../../schemas/ordering/events.js';
 import type { Reaction, SagaCommand, SagaDefinition } from '../runtime/types.js';
 
 // The order/payment saga: OrderPlaced → authorize → confirm (or reject); the restaurant must accept in time
@@ -30,6 +30,9 @@ export interface OrderPaymentOptions {
   /** How long a payment may stay unconfirmed before the order is rejected. */
   readonly paymentTimeoutMs: number;
 }
+
+/** The events of the saga's topics (`ordering.order`, `ordering.payment`), as the contract types them. */
+export type OrderPaymentEvent = OrderEvent | PaymentEvent;
 
 export const ORDER_PAYMENT_SAGA = 'order-payment';
 export const ACCEPTANCE_DEADLINE = 'restaurant-acceptance';
@@ -82,12 +85,12 @@ function compensation(s: OrderPaymentState, reason: string): SagaCommand[] {
   return []; // still authorizing: the authorization, when it comes, is voided (see PaymentAuthorized)
 }
 
-export function orderPaymentSaga(options: OrderPaymentOptions): SagaDefinition<OrderPaymentState> {
+export function orderPaymentSaga(options: OrderPaymentOptions): SagaDefinition<OrderPaymentState, OrderPaymentEvent> {
   const later = (now: Date, ms: number) => new Date(now.getTime() + ms);
   return {
     name: ORDER_PAYMENT_SAGA,
     topics: ['ordering.order', 'ordering.payment'],
-    correlationId: (event) => (typeof event.data.orderId === 'string' ? event.data.orderId : null),
+    correlationId: (event) => event.data.orderId,
     starts: (event) => event.eventType === 'OrderPlaced',
     initialState: (orderId) => ({
       orderId,
@@ -104,19 +107,18 @@ export function orderPaymentSaga(options: OrderPaymentOptions): SagaDefinition<O
       issues: [],
     }),
 
-    react(s, event: ProjectedEvent, now): Reaction<OrderPaymentState> | null {
-      const d = event.data;
+    react(s, event, now): Reaction<OrderPaymentState> | null {
       switch (event.eventType) {
         case 'OrderPlaced': {
           if (s.order !== 'NONE') return null;
-          const paymentMethod = d.paymentMethod as { cardToken: string };
+          const d = event.data;
           const next: OrderPaymentState = {
             ...s,
-            customerId: String(d.customerId),
-            restaurantId: String(d.restaurantId),
-            amountMinor: Number(d.totalMinor),
-            currency: String(d.currency),
-            cardToken: paymentMethod.cardToken,
+            customerId: d.customerId,
+            restaurantId: d.restaurantId,
+            amountMinor: d.totalMinor,
+            currency: d.currency,
+            cardToken: d.paymentMethod.cardToken,
             order: 'PENDING',
           };
           return {
@@ -128,7 +130,7 @@ export function orderPaymentSaga(options: OrderPaymentOptions): SagaDefinition<O
         }
         case 'PaymentAuthorized': {
           if (s.payment !== 'AUTHORIZING' && s.payment !== 'FAILED') return null; // a late duplicate notice
-          const next = { ...s, payment: 'AUTHORIZED' as const, providerRef: String(d.providerRef) };
+          const next = { ...s, payment: 'AUTHORIZED' as const, providerRef: event.data.providerRef };
           if (TERMINAL_ORDER.has(s.order)) {
             return {
               state: next,
@@ -149,7 +151,7 @@ export function orderPaymentSaga(options: OrderPaymentOptions): SagaDefinition<O
           const next = { ...s, payment: 'DECLINED' as const };
           const commands = TERMINAL_ORDER.has(s.order)
             ? []
-            : [orders.reject(next, `payment declined: ${String(d.reason)}`)];
+            : [orders.reject(next, `payment declined: ${event.data.reason}`)];
           return { state: next, commands, cancel: [PAYMENT_DEADLINE, ACCEPTANCE_DEADLINE], note: 'payment declined' };
         }
         case 'OrderConfirmed':
@@ -176,7 +178,7 @@ export function orderPaymentSaga(options: OrderPaymentOptions): SagaDefinition<O
           const next = { ...s, order };
           return {
             state: next,
-            commands: compensation(next, `order ${order.toLowerCase()}: ${String(d.reason)}`),
+            commands: compensation(next, `order ${order.toLowerCase()}: ${event.data.reason}`),
             cancel: [ACCEPTANCE_DEADLINE, PAYMENT_DEADLINE],
             note: `order ${order.toLowerCase()}`,
           };

@@ -1,4 +1,4 @@
-import type { ProjectedEvent } from '../../runtime/consumer/types.js';
+import type { EventShape, ProjectedEvent } from '../../runtime/consumer/types.js';
 
 /** A command a saga wants done. `step` is unique within one saga: it names the idempotency key saga id + step. */
 export interface SagaCommand {
@@ -32,17 +32,22 @@ export interface FailedCommand {
 /**
  * A saga as pure functions over its persisted state. The runtime stores the state with a version, performs the
  * commands once each (by step), fires deadlines once each, and records a timeline.
+ *
+ * `E` is the contract of its topics (`OrderEvent | PaymentEvent`), so a `switch (event.eventType)` types the data.
+ * The runtime holds every saga as `SagaDefinition<unknown>`, state and events opaque (a typed saga fits there as
+ * method parameters compare both ways), and hands it only events of its `topics`, each decoded with its own
+ * type's reader schema: sound for the reason `asContract` gives.
  */
-export interface SagaDefinition<State> {
+export interface SagaDefinition<State, E extends EventShape = EventShape> {
   readonly name: string;
   /** Topics (without prefix) whose events it reacts to. */
   readonly topics: readonly string[];
   /** The saga an event belongs to, or null when it is none of this saga's business. */
-  correlationId(event: ProjectedEvent): string | null;
+  correlationId(event: ProjectedEvent<E>): string | null;
   /** Whether this event may start a saga (others for an unknown saga are ignored). */
-  starts(event: ProjectedEvent): boolean;
+  starts(event: ProjectedEvent<E>): boolean;
   initialState(sagaId: string): State;
-  react(state: State, event: ProjectedEvent, now: Date): Reaction<State> | null;
+  react(state: State, event: ProjectedEvent<E>, now: Date): Reaction<State> | null;
   onDeadline(state: State, deadline: string, now: Date): Reaction<State> | null;
   onCommandFailed(state: State, failure: FailedCommand, now: Date): Reaction<State> | null;
   /** A one-word summary for listings and metrics. */

@@ -3,10 +3,11 @@ import {
   evolveItemFacts,
   evolveRestaurantFacts,
   type ItemFacts,
+  isMenuItemEvent,
+  isRestaurantEvent,
   itemFactsOf,
-  MENU_ITEM_EVENTS,
   type MenuItemDoc,
-  RESTAURANT_EVENTS,
+  type MenuSearchEvent,
   type RestaurantFacts,
   restaurantPartChanged,
   sameContent,
@@ -52,13 +53,13 @@ export const laterOf = (a: string, b: string): string => (Date.parse(b) > Date.p
 /** Folds the batch's restaurant events (others are ignored) into the restaurants staged before it. */
 export function foldRestaurantEvents(
   before: ReadonlyMap<string, RestaurantFacts>,
-  events: readonly ProjectedEvent[],
+  events: readonly ProjectedEvent<MenuSearchEvent>[],
 ): RestaurantChanges {
   const restaurants = new Map(before);
   const changedAt = new Map<string, string>();
   for (const event of events) {
-    if (!RESTAURANT_EVENTS.has(event.eventType)) continue;
-    const id = String(event.data.restaurantId);
+    if (!isRestaurantEvent(event)) continue;
+    const id = event.data.restaurantId;
     const was = restaurants.get(id) ?? unknownRestaurant(id);
     const now = evolveRestaurantFacts(was, event);
     restaurants.set(id, now);
@@ -86,15 +87,15 @@ export function foldRestaurantEvents(
  */
 export function planDocWrites(
   staged: readonly StagedItem[],
-  events: readonly ProjectedEvent[],
+  events: readonly ProjectedEvent<MenuSearchEvent>[],
   changes: RestaurantChanges,
 ): DocWrite[] {
   const stagedById = new Map(staged.map((s) => [s.menuItemId, s]));
   const items = new Map<string, ItemFacts | null>(staged.map((s) => [s.menuItemId, itemFactsOf(s.doc)]));
   const touchedAt = new Map<string, string>();
   for (const event of events) {
-    if (!MENU_ITEM_EVENTS.has(event.eventType)) continue;
-    const id = String(event.data.menuItemId);
+    if (!isMenuItemEvent(event)) continue;
+    const id = event.data.menuItemId;
     items.set(id, evolveItemFacts(items.get(id) ?? null, event));
     touchedAt.set(id, laterOf(touchedAt.get(id) ?? event.recordedAt, event.recordedAt));
   }

@@ -1,4 +1,5 @@
 import type { ProjectedEvent } from '../../../runtime/consumer/types.js';
+import type { MenuItemEvent, RestaurantEvent } from '../../../schemas/ordering/events.js';
 
 // Pure: the search document of one menu item and how it, and the restaurant facts it embeds, evolve event by
 // event. No I/O; `changes.ts` folds whole batches with these.
@@ -30,18 +31,30 @@ export interface RestaurantFacts {
   readonly registered: boolean;
 }
 
-export const RESTAURANT_EVENTS: ReadonlySet<string> = new Set([
-  'RestaurantRegistered',
-  'RestaurantOpened',
-  'RestaurantClosed',
-  'RestaurantDetailsUpdated',
-]);
-export const MENU_ITEM_EVENTS: ReadonlySet<string> = new Set([
-  'MenuItemAdded',
-  'MenuItemPriceChanged',
-  'MenuItemAvailabilityChanged',
-  'MenuItemRemoved',
-]);
+/** The events of the model's topics (`ordering.restaurant`, `ordering.menu-item`), as the contract types them. */
+export type MenuSearchEvent = RestaurantEvent | MenuItemEvent;
+
+// Records rather than lists, so the compiler holds each to exactly the event types of its topic.
+const RESTAURANT_EVENT_TYPES: { readonly [T in RestaurantEvent['type']]: true } = {
+  RestaurantRegistered: true,
+  RestaurantOpened: true,
+  RestaurantClosed: true,
+  RestaurantDetailsUpdated: true,
+};
+const MENU_ITEM_EVENT_TYPES: { readonly [T in MenuItemEvent['type']]: true } = {
+  MenuItemAdded: true,
+  MenuItemPriceChanged: true,
+  MenuItemAvailabilityChanged: true,
+  MenuItemRemoved: true,
+};
+
+export const RESTAURANT_EVENTS: ReadonlySet<string> = new Set(Object.keys(RESTAURANT_EVENT_TYPES));
+export const MENU_ITEM_EVENTS: ReadonlySet<string> = new Set(Object.keys(MENU_ITEM_EVENT_TYPES));
+
+export const isRestaurantEvent = (event: ProjectedEvent<MenuSearchEvent>): event is ProjectedEvent<RestaurantEvent> =>
+  RESTAURANT_EVENTS.has(event.eventType);
+export const isMenuItemEvent = (event: ProjectedEvent<MenuSearchEvent>): event is ProjectedEvent<MenuItemEvent> =>
+  MENU_ITEM_EVENTS.has(event.eventType);
 
 export const unknownRestaurant = (restaurantId: string): RestaurantFacts => ({
   restaurantId,
@@ -51,18 +64,18 @@ export const unknownRestaurant = (restaurantId: string): RestaurantFacts => ({
   registered: false,
 });
 
-export function evolveRestaurantFacts(facts: RestaurantFacts, event: ProjectedEvent): RestaurantFacts {
-  const d = event.data;
+/** The restaurant after `event`; the other events (its items') leave it as it is. */
+export function evolveRestaurantFacts(facts: RestaurantFacts, event: ProjectedEvent<MenuSearchEvent>): RestaurantFacts {
   switch (event.eventType) {
     case 'RestaurantRegistered':
       // A registered restaurant starts closed (commands/ordering/restaurant.ts).
-      return { ...facts, name: String(d.name), cuisine: String(d.cuisine), open: false, registered: true };
+      return { ...facts, name: event.data.name, cuisine: event.data.cuisine, open: false, registered: true };
     case 'RestaurantOpened':
       return { ...facts, open: true };
     case 'RestaurantClosed':
       return { ...facts, open: false };
     case 'RestaurantDetailsUpdated':
-      return { ...facts, name: String(d.name), cuisine: String(d.cuisine) };
+      return { ...facts, name: event.data.name, cuisine: event.data.cuisine };
     default:
       return facts;
   }
@@ -75,17 +88,20 @@ export const restaurantPartChanged = (a: RestaurantFacts, b: RestaurantFacts): b
 /** The item's own facts, from its events; the restaurant part is filled in by `withRestaurant`. */
 export type ItemFacts = Omit<MenuItemDoc, 'restaurantName' | 'cuisine' | 'restaurantOpen' | 'updatedAt'>;
 
-/** The item after `event`; an item event before MenuItemAdded (impossible in a valid stream) leaves nothing. */
-export function evolveItemFacts(item: ItemFacts | null, event: ProjectedEvent): ItemFacts | null {
-  const d = event.data;
+/**
+ * The item after `event`; an item event before MenuItemAdded (impossible in a valid stream) leaves nothing, and
+ * the other events (its restaurant's) leave it as it is.
+ */
+export function evolveItemFacts(item: ItemFacts | null, event: ProjectedEvent<MenuSearchEvent>): ItemFacts | null {
   if (event.eventType === 'MenuItemAdded') {
+    const d = event.data;
     return {
-      menuItemId: String(d.menuItemId),
-      restaurantId: String(d.restaurantId),
-      name: String(d.name),
-      description: String(d.description),
-      priceMinor: Number(d.priceMinor),
-      currency: String(d.currency),
+      menuItemId: d.menuItemId,
+      restaurantId: d.restaurantId,
+      name: d.name,
+      description: d.description,
+      priceMinor: d.priceMinor,
+      currency: d.currency,
       available: true,
       removed: false,
     };
@@ -93,9 +109,9 @@ export function evolveItemFacts(item: ItemFacts | null, event: ProjectedEvent): 
   if (!item) return null;
   switch (event.eventType) {
     case 'MenuItemPriceChanged':
-      return { ...item, priceMinor: Number(d.priceMinor), currency: String(d.currency) };
+      return { ...item, priceMinor: event.data.priceMinor, currency: event.data.currency };
     case 'MenuItemAvailabilityChanged':
-      return { ...item, available: Boolean(d.available) };
+      return { ...item, available: event.data.available };
     case 'MenuItemRemoved':
       return { ...item, available: false, removed: true };
     default:

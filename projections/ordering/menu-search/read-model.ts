@@ -1,6 +1,8 @@
 import type { Client } from '@elastic/elasticsearch';
+import { asContract } from '../../../runtime/consumer/types.js';
 import type { PostgresReadModel } from '../../runtime/postgres.js';
 import { ensureMenuSearchAlias } from './alias.js';
+import type { MenuSearchEvent } from './documents.js';
 import { bulkWrite, ensureIndex } from './indexing.js';
 import { menuSearchAlias, menuSearchIndex } from './mapping.js';
 import { createStagingTables, dropStagingTables, menuSearchTables, stageEvents } from './staging.js';
@@ -45,7 +47,7 @@ export function menuSearchReadModel(search: Client, version: number, prefix: str
       await search.indices.delete({ index }, { ignore: [404] });
     },
     async apply(trx, events) {
-      const writes = await stageEvents(trx, t, events);
+      const writes = await stageEvents(trx, t, asContract<MenuSearchEvent>(events));
       await bulkWrite(search, index, writes);
     },
   };

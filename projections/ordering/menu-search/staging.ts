@@ -1,7 +1,13 @@
 import type { Knex } from 'knex';
 import type { ProjectedEvent } from '../../../runtime/consumer/types.js';
 import { type DocWrite, foldRestaurantEvents, planDocWrites, type StagedItem } from './changes.js';
-import { MENU_ITEM_EVENTS, type MenuItemDoc, RESTAURANT_EVENTS, type RestaurantFacts } from './documents.js';
+import {
+  isMenuItemEvent,
+  isRestaurantEvent,
+  type MenuItemDoc,
+  type MenuSearchEvent,
+  type RestaurantFacts,
+} from './documents.js';
 
 // The PostgreSQL staging copy of the menu-items search documents and of the restaurant facts they embed:
 // its tables, and folding a batch into them under row locks (the runtime's transaction commits it).
@@ -61,20 +67,18 @@ export async function dropStagingTables(db: Knex, t: MenuSearchTables): Promise<
 export async function stageEvents(
   trx: Knex.Transaction,
   t: MenuSearchTables,
-  events: readonly ProjectedEvent[],
+  events: readonly ProjectedEvent<MenuSearchEvent>[],
 ): Promise<DocWrite[]> {
-  const relevant = events.filter((e) => RESTAURANT_EVENTS.has(e.eventType) || MENU_ITEM_EVENTS.has(e.eventType));
+  const relevant = events.filter((e) => isRestaurantEvent(e) || isMenuItemEvent(e));
   if (relevant.length === 0) return [];
-  const restaurantIds = [...new Set(relevant.map((e) => String(e.data.restaurantId)))].sort();
-  const hasRestaurantEvents = relevant.some((e) => RESTAURANT_EVENTS.has(e.eventType));
+  const restaurantIds = [...new Set(relevant.map((e) => e.data.restaurantId))].sort();
+  const hasRestaurantEvents = relevant.some(isRestaurantEvent);
 
   const restaurantsBefore = await lockRestaurants(trx, t, restaurantIds, hasRestaurantEvents);
   const changes = foldRestaurantEvents(restaurantsBefore, relevant);
   await upsertRestaurants(trx, t, changes.toStage);
 
-  const itemIds = [
-    ...new Set(relevant.filter((e) => MENU_ITEM_EVENTS.has(e.eventType)).map((e) => String(e.data.menuItemId))),
-  ].sort();
+  const itemIds = [...new Set(relevant.filter(isMenuItemEvent).map((e) => e.data.menuItemId))].sort();
   const rewriteRestaurants = [...changes.rewriteAt.keys()];
   if (itemIds.length === 0 && rewriteRestaurants.length === 0) return [];
   const staged = await lockItems(trx, t, itemIds, rewriteRestaurants);

@@ -3,15 +3,57 @@ import {
   enabledChannels,
   formatMoney,
   NOTIFICATION_KINDS,
+  type NotificationSourceEvent,
   notificationFor,
   notificationId,
-  type OrderEventLike,
 } from '../../../projections/identity/notification-messages.js';
+import type { IdentityEventMap } from '../../../schemas/identity/events.js';
+import type { OrderingEventMap } from '../../../schemas/ordering/events.js';
 
 const CUSTOMER = 'c-1';
-const ev = (eventType: string, data: Record<string, unknown> = {}): OrderEventLike => ({
+const at = '2025-03-14T12:00:00.000Z';
+
+type SourceType = NotificationSourceEvent['eventType'];
+type SourceData = { [K in SourceType]: (OrderingEventMap & IdentityEventMap)[K] };
+/** The events of the types K, as the contract types them (a union when K is one). */
+type SourceEventOf<K extends SourceType> = {
+  [T in K]: { readonly eventType: T; readonly data: SourceData[T] };
+}[K];
+
+/** What each event of order o-1 carries (every field of the contract), unless a test says otherwise. */
+const SAMPLE: SourceData = {
+  OrderPlaced: {
+    orderId: 'o-1',
+    restaurantId: 'r-1',
+    customerId: CUSTOMER,
+    items: [{ menuItemId: 'm-1', name: 'Soup', quantity: 1, unitPriceMinor: 1750 }],
+    totalMinor: 1750,
+    currency: 'EUR',
+    deliveryAddress: { line1: '1 Rua Augusta', line2: null, city: 'Lisbon', postalCode: '1100-048', country: 'PT' },
+    paymentMethod: { cardLast4: '4242', cardToken: '4242424242424242' },
+    placedAt: at,
+  },
+  OrderConfirmed: { orderId: 'o-1', paymentId: 'p-1', confirmedAt: at },
+  OrderRejected: { orderId: 'o-1', reason: 'payment declined', rejectedAt: at },
+  OrderAccepted: { orderId: 'o-1', acceptedAt: at },
+  OrderPreparationStarted: { orderId: 'o-1', startedAt: at },
+  OrderReadyForPickup: { orderId: 'o-1', readyAt: at },
+  OrderPickedUp: { orderId: 'o-1', courierId: null, pickedUpAt: at },
+  OrderDelivered: { orderId: 'o-1', deliveredAt: at },
+  OrderCancelled: {
+    orderId: 'o-1',
+    reason: 'kitchen closed',
+    cancelledBy: 'owner-1',
+    previousStatus: 'CONFIRMED',
+    cancelledAt: at,
+  },
+  AccountRegistered: { accountId: CUSTOMER, email: 'c-1@example.com', role: 'customer', registeredAt: at },
+  NotificationPreferencesUpdated: { accountId: CUSTOMER, email: true, push: false, updatedAt: at },
+};
+
+const ev = <K extends SourceType>(eventType: K, data: Partial<SourceData[K]> = {}): SourceEventOf<K> => ({
   eventType,
-  data: { orderId: 'o-1', ...data },
+  data: { ...SAMPLE[eventType], ...data },
 });
 
 describe('notificationFor', () => {
@@ -21,7 +63,7 @@ describe('notificationFor', () => {
     ['OrderReadyForPickup', 'ORDER_READY', 'Your order is ready for pickup.'],
     ['OrderPickedUp', 'ORDER_PICKED_UP', 'A courier has picked up your order.'],
     ['OrderDelivered', 'ORDER_DELIVERED', 'Your order has been delivered. Enjoy!'],
-  ])('tells the customer about %s as %s', (eventType, kind, body) => {
+  ] as const)('tells the customer about %s as %s', (eventType, kind, body) => {
     expect(notificationFor(ev(eventType), CUSTOMER)).toMatchObject({ kind, body });
   });
 

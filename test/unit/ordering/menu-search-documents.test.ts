@@ -12,26 +12,33 @@ import {
   type ItemFacts,
   itemFactsOf,
   type MenuItemDoc,
+  type MenuSearchEvent,
   type RestaurantFacts,
   restaurantPartChanged,
   sameContent,
   unknownRestaurant,
   withRestaurant,
 } from '../../../projections/ordering/menu-search/documents.js';
-import type { ProjectedEvent } from '../../../runtime/consumer/types.js';
+import type { EventEnvelope } from '../../../runtime/consumer/types.js';
+import type { Address, OrderingEventMap } from '../../../schemas/ordering/events.js';
 
 const T0 = '2025-03-14T10:00:00.000Z';
 const T1 = '2025-03-14T11:00:00.000Z';
 const T2 = '2025-03-14T12:00:00.000Z';
 const T3 = '2025-03-14T13:00:00.000Z';
 
+type EventType = MenuSearchEvent['type'];
+type Data = { [K in EventType]: OrderingEventMap[K] };
+/** The model's events of the types K, as the contract types them. */
+type EventOf<K extends EventType> = { [T in K]: EventEnvelope & { readonly eventType: T; readonly data: Data[T] } }[K];
+
 let seq = 0;
-const event = (eventType: string, data: Record<string, unknown>, recordedAt = T1): ProjectedEvent => {
+const event = <K extends EventType>(eventType: K, streamId: string, data: Data[K], recordedAt = T1): EventOf<K> => {
   seq += 1;
   return {
     eventId: `e-${seq}`,
     eventType,
-    streamId: String(data.menuItemId ?? data.restaurantId),
+    streamId,
     streamVersion: seq,
     globalPosition: seq,
     recordedAt,
@@ -40,15 +47,24 @@ const event = (eventType: string, data: Record<string, unknown>, recordedAt = T1
   };
 };
 
+const LYON: Address = { line1: '1 place Bellecour', line2: null, city: 'Lyon', postalCode: '69002', country: 'FR' };
 const registered = (restaurantId = 'r-1', at = T1) =>
-  event('RestaurantRegistered', { restaurantId, name: 'Chez Lina', cuisine: 'Lyonnaise' }, at);
-const opened = (restaurantId = 'r-1', at = T1) => event('RestaurantOpened', { restaurantId }, at);
-const closed = (restaurantId = 'r-1', at = T1) => event('RestaurantClosed', { restaurantId }, at);
+  event(
+    'RestaurantRegistered',
+    restaurantId,
+    { restaurantId, ownerId: 'owner-1', name: 'Chez Lina', cuisine: 'Lyonnaise', address: LYON, registeredAt: at },
+    at,
+  );
+const opened = (restaurantId = 'r-1', at = T1) =>
+  event('RestaurantOpened', restaurantId, { restaurantId, openedAt: at }, at);
+const closed = (restaurantId = 'r-1', at = T1) =>
+  event('RestaurantClosed', restaurantId, { restaurantId, closedAt: at }, at);
 const renamed = (name: string, cuisine: string, at = T1, restaurantId = 'r-1') =>
-  event('RestaurantDetailsUpdated', { restaurantId, name, cuisine, address: { city: 'Lyon' } }, at);
+  event('RestaurantDetailsUpdated', restaurantId, { restaurantId, name, cuisine, address: LYON, updatedAt: at }, at);
 const added = (menuItemId = 'm-1', restaurantId = 'r-1', at = T1) =>
   event(
     'MenuItemAdded',
+    menuItemId,
     {
       menuItemId,
       restaurantId,
@@ -56,14 +72,21 @@ const added = (menuItemId = 'm-1', restaurantId = 'r-1', at = T1) =>
       description: 'pike, sauce Nantua',
       priceMinor: 1450,
       currency: 'EUR',
+      addedAt: at,
     },
     at,
   );
 const priceChanged = (priceMinor: number, at = T1, menuItemId = 'm-1') =>
-  event('MenuItemPriceChanged', { menuItemId, restaurantId: 'r-1', priceMinor, currency: 'EUR' }, at);
+  event(
+    'MenuItemPriceChanged',
+    menuItemId,
+    { menuItemId, restaurantId: 'r-1', priceMinor, previousPriceMinor: 1450, currency: 'EUR', changedAt: at },
+    at,
+  );
 const availability = (available: boolean, at = T1, menuItemId = 'm-1') =>
-  event('MenuItemAvailabilityChanged', { menuItemId, restaurantId: 'r-1', available }, at);
-const removedItem = (at = T1, menuItemId = 'm-1') => event('MenuItemRemoved', { menuItemId, restaurantId: 'r-1' }, at);
+  event('MenuItemAvailabilityChanged', menuItemId, { menuItemId, restaurantId: 'r-1', available, changedAt: at }, at);
+const removedItem = (at = T1, menuItemId = 'm-1') =>
+  event('MenuItemRemoved', menuItemId, { menuItemId, restaurantId: 'r-1', removedAt: at }, at);
 
 const openRestaurant: RestaurantFacts = {
   restaurantId: 'r-1',
@@ -117,7 +140,7 @@ describe('evolveRestaurantFacts', () => {
       name: 'Lina',
       cuisine: 'French',
     });
-    expect(evolveRestaurantFacts(open, event('RestaurantOwnerChanged', { restaurantId: 'r-1' }))).toBe(open);
+    expect(evolveRestaurantFacts(open, added())).toBe(open);
   });
 
   it('only name, cuisine and opening count as a change to the embedded part', () => {
@@ -139,9 +162,9 @@ describe('evolveItemFacts', () => {
     expect(evolveItemFacts(quenelle, removedItem())).toEqual({ ...quenelle, available: false, removed: true });
   });
 
-  it('an item event before MenuItemAdded leaves nothing; an unknown event leaves the item as it is', () => {
+  it('an item event before MenuItemAdded leaves nothing; another event leaves the item as it is', () => {
     expect(evolveItemFacts(null, priceChanged(1600))).toBeNull();
-    expect(evolveItemFacts(quenelle, event('MenuItemPhotoChanged', { menuItemId: 'm-1' }))).toBe(quenelle);
+    expect(evolveItemFacts(quenelle, opened())).toBe(quenelle);
   });
 
   it('withRestaurant and itemFactsOf are inverse on the item part', () => {

@@ -1,40 +1,92 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ProjectedEvent } from '../../../runtime/consumer/types.js';
+import type { EventEnvelope, ProjectedEvent } from '../../../runtime/consumer/types.js';
 import {
   ACCEPTANCE_DEADLINE,
+  type OrderPaymentEvent,
   type OrderPaymentState,
   orderPaymentSaga,
   PAYMENT_DEADLINE,
 } from '../../../sagas/ordering/order-payment.js';
 import type { Reaction, SagaCommand } from '../../../sagas/runtime/types.js';
+import type { OrderingEventMap } from '../../../schemas/ordering/events.js';
 
 const saga = orderPaymentSaga({ acceptanceTimeoutMs: 300_000, paymentTimeoutMs: 120_000 });
 const now = new Date('2026-11-25T12:00:00.000Z');
+const at = now.toISOString();
 const ORDER = 'o-1';
 
+type SagaEvent = ProjectedEvent<OrderPaymentEvent>;
+type SagaEventType = SagaEvent['eventType'];
+type SagaData = { [K in SagaEventType]: OrderingEventMap[K] };
+/** The saga's events of the types K, as the contract types them (a union when K is one). */
+type SagaEventOf<K extends SagaEventType> = {
+  [T in K]: EventEnvelope & { readonly eventType: T; readonly data: SagaData[T] };
+}[K];
+
+/** What each event of order ORDER carries (every field of the contract), unless a test says otherwise. */
+const SAMPLE: SagaData = {
+  OrderPlaced: {
+    orderId: ORDER,
+    restaurantId: 'r-1',
+    customerId: 'c-1',
+    items: [{ menuItemId: 'm-1', name: 'Soup', quantity: 2, unitPriceMinor: 1250 }],
+    totalMinor: 2500,
+    currency: 'EUR',
+    deliveryAddress: { line1: '1 Rua Augusta', line2: null, city: 'Lisbon', postalCode: '1100-048', country: 'PT' },
+    paymentMethod: { cardLast4: '4242', cardToken: '4242424242424242' },
+    placedAt: at,
+  },
+  OrderConfirmed: { orderId: ORDER, paymentId: ORDER, confirmedAt: at },
+  OrderRejected: { orderId: ORDER, reason: 'r', rejectedAt: at },
+  OrderAccepted: { orderId: ORDER, acceptedAt: at },
+  OrderPreparationStarted: { orderId: ORDER, startedAt: at },
+  OrderReadyForPickup: { orderId: ORDER, readyAt: at },
+  OrderPickedUp: { orderId: ORDER, courierId: null, pickedUpAt: at },
+  OrderDelivered: { orderId: ORDER, deliveredAt: at },
+  OrderCancelled: { orderId: ORDER, reason: 'r', cancelledBy: 'c-1', previousStatus: 'CONFIRMED', cancelledAt: at },
+  PaymentAuthorized: {
+    paymentId: ORDER,
+    orderId: ORDER,
+    amountMinor: 2500,
+    currency: 'EUR',
+    providerRef: 'pi_1',
+    authorizedAt: at,
+  },
+  PaymentDeclined: {
+    paymentId: ORDER,
+    orderId: ORDER,
+    amountMinor: 2500,
+    currency: 'EUR',
+    reason: 'r',
+    declinedAt: at,
+  },
+  PaymentCaptured: { paymentId: ORDER, orderId: ORDER, amountMinor: 2500, currency: 'EUR', capturedAt: at },
+  PaymentVoided: { paymentId: ORDER, orderId: ORDER, reason: 'r', voidedAt: at },
+  PaymentRefunded: {
+    paymentId: ORDER,
+    orderId: ORDER,
+    amountMinor: 2500,
+    currency: 'EUR',
+    reason: 'r',
+    refundedAt: at,
+  },
+};
+
 let version = 0;
-const event = (eventType: string, data: Record<string, unknown> = {}): ProjectedEvent => ({
+const event = <K extends SagaEventType>(eventType: K, data: Partial<SagaData[K]> = {}): SagaEventOf<K> => ({
   eventId: `e-${++version}`,
   eventType,
   streamId: `x-${ORDER}`,
   streamVersion: version,
   globalPosition: version,
-  recordedAt: now.toISOString(),
+  recordedAt: at,
   correlationId: ORDER,
-  data: { orderId: ORDER, ...data },
+  data: { ...SAMPLE[eventType], ...data },
 });
 
-const placed = () =>
-  event('OrderPlaced', {
-    customerId: 'c-1',
-    restaurantId: 'r-1',
-    totalMinor: 2500,
-    currency: 'EUR',
-    paymentMethod: { cardLast4: '4242', cardToken: '4242424242424242' },
-  });
-const authorized = () =>
-  event('PaymentAuthorized', { paymentId: ORDER, providerRef: 'pi_1', amountMinor: 2500, currency: 'EUR' });
+const placed = () => event('OrderPlaced');
+const authorized = () => event('PaymentAuthorized');
 
 interface Run {
   state: OrderPaymentState;
@@ -42,7 +94,7 @@ interface Run {
   reactions: Reaction<OrderPaymentState>[];
 }
 
-function run(events: ProjectedEvent[]): Run {
+function run(events: readonly SagaEvent[]): Run {
   let state = saga.initialState(ORDER);
   const commands: SagaCommand[] = [];
   const reactions: Reaction<OrderPaymentState>[] = [];
@@ -157,7 +209,7 @@ describe('order/payment saga', () => {
     expect(saga.status(voidFailed.state)).toBe('NEEDS_ATTENTION');
   });
 
-  const lifecycle = [
+  const lifecycle: SagaEventType[] = [
     'OrderConfirmed',
     'OrderAccepted',
     'OrderPreparationStarted',
@@ -165,7 +217,13 @@ describe('order/payment saga', () => {
     'OrderPickedUp',
     'OrderDelivered',
   ];
-  const disruptions = ['OrderCancelled', 'OrderRejected', 'PaymentDeclined', 'PaymentAuthorized', 'PaymentCaptured'];
+  const disruptions: SagaEventType[] = [
+    'OrderCancelled',
+    'OrderRejected',
+    'PaymentDeclined',
+    'PaymentAuthorized',
+    'PaymentCaptured',
+  ];
 
   it('property: never captures an undelivered order, and money held for an order that ended is released', () => {
     fc.assert(
@@ -177,7 +235,7 @@ describe('order/payment saga', () => {
           const events = [
             placed(),
             ...(authorizedFirst ? [authorized()] : []),
-            ...sequence.map((t) => (t === 'PaymentAuthorized' ? authorized() : event(t, { reason: 'r' }))),
+            ...sequence.map((t) => (t === 'PaymentAuthorized' ? authorized() : event(t))),
           ];
           const r = run(events);
           const captureAt = r.commands.findIndex((c) => c.step === 'capture');
