@@ -32,8 +32,9 @@ const RELAY_LOCK = 0x52656c61; // "Rela"
 
 /**
  * Publishes the outbox to Kafka. Each shard (a hash of the stream id) is drained by one relay at a time: a pass
- * takes, under transaction-scoped advisory locks, every shard with work that no other relay holds, reads their
- * oldest rows in position order, publishes them in one request (acks=all, key = stream id), deletes them, commits. A crash anywhere before the commit leaves the
+ * takes, under transaction-scoped advisory locks, every shard with work that no other relay holds, then (in a second
+ * statement, so with a snapshot taken after the locks) reads their oldest rows in position order, publishes them in
+ * one request (acks=all, key = stream id), deletes them, commits. A crash anywhere before the commit leaves the
  * rows in place, so they are published again: duplicates are possible (same event id), losses are not.
  * Rows are deleted only once published, so an event that commits late is never skipped.
  */
@@ -92,32 +93,45 @@ export class OutboxRelay {
 
   /** One pass over the shards that have work and no other relay; returns how many events were published. */
   async publishOnce(): Promise<number> {
-    return this.db.transaction(async (trx) => {
-      // Take every shard with work that no other relay holds, then publish their oldest rows in one request.
-      const result = await trx.raw(
-        `WITH mine AS MATERIALIZED (
-           SELECT shard FROM (SELECT DISTINCT shard FROM outbox) pending WHERE pg_try_advisory_xact_lock(?, shard)
-         )
-         SELECT o.global_position, o.topic, o.created_at, e.stream_id, e.stream_version, e.event_id, e.event_type,
-                e.payload, e.metadata, e.recorded_at
-         FROM outbox o JOIN events e ON e.global_position = o.global_position
-         WHERE o.shard IN (SELECT shard FROM mine)
-         ORDER BY o.global_position
-         LIMIT ?`,
-        [RELAY_LOCK, this.batchSize],
-      );
-      const rows = result.rows as OutboxRow[];
-      if (rows.length === 0) return 0;
-      const batch = this.withinSizeLimit(rows);
-      await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });
-      await trx.raw('DELETE FROM outbox WHERE global_position = ANY(?::bigint[])', [
-        batch.map((r) => r.global_position),
-      ]);
-      const now = Date.now();
-      for (const row of batch) this.latency.observe((now - row.created_at.getTime()) / 1000);
-      this.published.inc(batch.length);
-      return batch.length;
-    });
+    return this.db.transaction(
+      async (trx) => {
+        // Take every shard with work that no other relay holds. A statement reads the snapshot taken when it
+        // began: had it also read the rows, a relay that committed (and so deleted what it had published) between
+        // that snapshot and our lock would have its rows published again. So the rows come from a second statement,
+        // whose snapshot (READ COMMITTED, pinned below) is taken once the locks are held. A relay's commit is
+        // visible before its locks are released, so that snapshot sees every row it deleted.
+        const locked = await trx.raw(
+          'SELECT shard FROM (SELECT DISTINCT shard FROM outbox) pending WHERE pg_try_advisory_xact_lock(?, shard)',
+          [RELAY_LOCK],
+        );
+        const shards = (locked.rows as { shard: number }[]).map((r) => r.shard);
+        if (shards.length === 0) return 0;
+        // Then publish their oldest rows in one request.
+        const result = await trx.raw(
+          `SELECT o.global_position, o.topic, o.created_at, e.stream_id, e.stream_version, e.event_id, e.event_type,
+                  e.payload, e.metadata, e.recorded_at
+           FROM outbox o JOIN events e ON e.global_position = o.global_position
+           WHERE o.shard = ANY(?::int[])
+           ORDER BY o.global_position
+           LIMIT ?`,
+          [shards, this.batchSize],
+        );
+        const rows = result.rows as OutboxRow[];
+        if (rows.length === 0) return 0;
+        const batch = this.withinSizeLimit(rows);
+        await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });
+        await trx.raw('DELETE FROM outbox WHERE global_position = ANY(?::bigint[])', [
+          batch.map((r) => r.global_position),
+        ]);
+        const now = Date.now();
+        for (const row of batch) this.latency.observe((now - row.created_at.getTime()) / 1000);
+        this.published.inc(batch.length);
+        return batch.length;
+      },
+      // A fresh snapshot per statement is what the fix above relies on: a server or role defaulting to
+      // REPEATABLE READ would read every statement from the first one's snapshot. Set in BEGIN: no round trip.
+      { isolationLevel: 'read committed' },
+    );
   }
 
   /** The leading rows that fit one request: Kafka refuses an oversized request for good, wedging the shard. */
