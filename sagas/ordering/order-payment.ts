@@ -202,7 +202,7 @@ export function orderPaymentSaga(options: OrderPaymentOptions): SagaDefinition<O
       }
     },
 
-    onDeadline(s, deadline): Reaction<OrderPaymentState> | null {
+    onDeadline(s, deadline, _now, commands): Reaction<OrderPaymentState> | null {
       if (deadline === ACCEPTANCE_DEADLINE && !s.accepted && (s.order === 'PENDING' || s.order === 'CONFIRMED')) {
         return {
           state: s,
@@ -211,6 +211,13 @@ export function orderPaymentSaga(options: OrderPaymentOptions): SagaDefinition<O
         };
       }
       if (deadline === PAYMENT_DEADLINE && s.payment === 'AUTHORIZING' && s.order === 'PENDING') {
+        // The deadline is for the provider's answer, not for this saga's consumer: once the authorize step is done
+        // the answer (authorized or declined) is recorded on the Payment and its event decides, however late the
+        // saga reads it. Only an authorization still unanswered (not yet performed, or retrying) is out of time;
+        // if it is authorized after all, PaymentAuthorized on a rejected order voids it.
+        if (commands.authorize === 'done') {
+          return { state: s, note: 'payment deadline passed with the payment answered: its event decides' };
+        }
         return {
           state: s,
           commands: [orders.reject(s, 'payment not confirmed in time')],

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../runtime/log.js';
 import { BackgroundLoop } from '../../runtime/loop.js';
+import { COMMAND_LOCK, lockKey } from './claims.js';
 import { type CommandCause, loadSaga, persistReaction, timeline } from './store.js';
 import type { SagaDefinition } from './types.js';
 
@@ -43,12 +44,8 @@ export interface DispatcherOptions {
   readonly metrics?: Registry;
 }
 
-/** Namespace of the dispatchers' advisory locks (the second key is the command id). */
-const COMMAND_LOCK = 0x53616761; // "Saga"
 /** Due commands looked at per claim; locked ones are skipped. */
 const CANDIDATES = 16;
-/** Advisory lock keys are int4: command ids past 2^31 wrap (a collision only delays one command briefly). */
-const lockKey = (id: number): number => Number(BigInt(id) % 2147483647n);
 
 type Outcome =
   | { readonly ok: true; readonly ms: number }
@@ -178,6 +175,8 @@ export class SagaCommandDispatcher {
    * back vacuum. Other processes skip a locked command; if this process dies, its session ends and the lock
    * goes with it, so another process takes the command over at once (and its idempotency key makes the repeat
    * harmless). The outcome is committed before the lock is released, so whoever locks the command next sees it.
+   * The deadline scheduler reads the same lock as "in flight" (and may hold it for the instant it decides, when
+   * the command is skipped until the next poll): see commandsOfSaga.
    */
   private async claim(): Promise<{ row: CommandRow; release: () => Promise<void> } | null> {
     const client = this.db.client;

@@ -22,6 +22,17 @@ export interface Reaction<State> {
   readonly note?: string;
 }
 
+/**
+ * How far one of the saga's commands has got, as the runtime recorded it: `pending` (not performed yet, or waiting
+ * for its next attempt after a transient failure or a deferral), `done` (performed: whatever it records is in the
+ * store, its events on their way to the saga), `failed` (given up; `onCommandFailed` was told in the same
+ * transaction).
+ */
+export type CommandStatus = 'pending' | 'done' | 'failed';
+
+/** The saga's own record of what it did: the status of each command it issued, by step. */
+export type SagaCommandRecord = Readonly<Partial<Record<string, CommandStatus>>>;
+
 export interface FailedCommand {
   readonly step: string;
   readonly kind: string;
@@ -48,7 +59,14 @@ export interface SagaDefinition<State, E extends EventShape = EventShape> {
   starts(event: ProjectedEvent<E>): boolean;
   initialState(sagaId: string): State;
   react(state: State, event: ProjectedEvent<E>, now: Date): Reaction<State> | null;
-  onDeadline(state: State, deadline: string, now: Date): Reaction<State> | null;
+  /**
+   * A deadline fell due. It is decided on the saga's own record of what it did, not only on the events it has seen:
+   * those may lag far behind (the consumer after an outage, or under load) while the commands they answer are long
+   * done. `commands` is that record, read in the transaction that fires the deadline. The runtime never calls this
+   * while one of the saga's commands is being performed (claimed by a dispatcher): the deadline is put off until
+   * the outcome is recorded, so no command's answer is ever in flight here except as `done`.
+   */
+  onDeadline(state: State, deadline: string, now: Date, commands: SagaCommandRecord): Reaction<State> | null;
   onCommandFailed(state: State, failure: FailedCommand, now: Date): Reaction<State> | null;
   /** A one-word summary for listings and metrics. */
   status(state: State): string;

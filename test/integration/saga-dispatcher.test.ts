@@ -98,7 +98,12 @@ describe('saga command dispatcher', () => {
     expect(runs.size).toBe(60);
     expect([...runs.values()].every((n) => n === 1)).toBe(true);
     // No session keeps a command lock once the dispatchers have stopped.
-    const locks = await db('pg_locks').where({ locktype: 'advisory', classid: 0x53616761 }).count({ n: '*' }).first();
+    // pg_locks is cluster-wide: count this test database's locks only, not another test file's dispatchers'.
+    const locks = await db('pg_locks')
+      .where({ locktype: 'advisory', classid: 0x53616761 })
+      .whereRaw('database = (SELECT oid FROM pg_database WHERE datname = current_database())')
+      .count({ n: '*' })
+      .first();
     expect(Number(locks?.n)).toBe(0);
   });
 

@@ -8,7 +8,7 @@ import {
   orderPaymentSaga,
   PAYMENT_DEADLINE,
 } from '../../../sagas/ordering/order-payment.js';
-import type { Reaction, SagaCommand } from '../../../sagas/runtime/types.js';
+import type { Reaction, SagaCommand, SagaCommandRecord } from '../../../sagas/runtime/types.js';
 import type { OrderingEventMap } from '../../../schemas/ordering/events.js';
 
 const saga = orderPaymentSaga({ acceptanceTimeoutMs: 300_000, paymentTimeoutMs: 120_000 });
@@ -110,6 +110,9 @@ function run(events: readonly SagaEvent[]): Run {
 
 const steps = (r: Run) => r.commands.map((c) => c.step);
 
+/** The saga's record of its commands as the runtime hands it to onDeadline: every step issued, done. */
+const DONE: SagaCommandRecord = { authorize: 'done', 'confirm-order': 'done' };
+
 describe('order/payment saga', () => {
   it('authorizes on OrderPlaced with the order total and card, and arms the payment deadline', () => {
     const r = run([placed()]);
@@ -145,7 +148,7 @@ describe('order/payment saga', () => {
 
   it('cancels an order the restaurant did not accept in time, then voids the authorization', () => {
     const confirmed = run([placed(), authorized(), event('OrderConfirmed', { paymentId: ORDER })]);
-    const onDeadline = saga.onDeadline(confirmed.state, ACCEPTANCE_DEADLINE, now)!;
+    const onDeadline = saga.onDeadline(confirmed.state, ACCEPTANCE_DEADLINE, now, DONE)!;
     expect(onDeadline.commands?.map((c) => c.step)).toEqual(['cancel-order']);
     const after = saga.react(onDeadline.state, event('OrderCancelled', { reason: 'timeout' }), now)!;
     expect(after.commands?.map((c) => c.step)).toEqual(['void']);
@@ -153,7 +156,7 @@ describe('order/payment saga', () => {
 
   it('ignores the acceptance deadline once the restaurant accepted', () => {
     const r = run([placed(), authorized(), event('OrderConfirmed'), event('OrderAccepted')]);
-    expect(saga.onDeadline(r.state, ACCEPTANCE_DEADLINE, now)).toBeNull();
+    expect(saga.onDeadline(r.state, ACCEPTANCE_DEADLINE, now, DONE)).toBeNull();
     expect(r.reactions.at(-1)!.cancel).toContain(ACCEPTANCE_DEADLINE);
   });
 
@@ -249,5 +252,59 @@ describe('order/payment saga', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  describe('payment deadline: decided on what the saga did, not on the events it has seen', () => {
+    const paymentDeadline = (state: OrderPaymentState, commands: SagaCommandRecord) =>
+      saga.onDeadline(state, PAYMENT_DEADLINE, now, commands);
+
+    it('authorize done but PaymentAuthorized not yet seen (a lagging consumer): no rejection, the event confirms', () => {
+      const placedOnly = run([placed()]);
+      const fired = paymentDeadline(placedOnly.state, { authorize: 'done' })!;
+      expect(fired.commands ?? []).toEqual([]);
+      expect(fired.state).toEqual(placedOnly.state);
+      expect(fired.note).toMatch(/answered/);
+      const later = saga.react(fired.state, authorized(), now)!;
+      expect(later.commands?.map((c) => c.step)).toEqual(['confirm-order']);
+    });
+
+    it('authorize done with a decline not yet seen: the PaymentDeclined event rejects, not the clock', () => {
+      const fired = paymentDeadline(run([placed()]).state, { authorize: 'done' })!;
+      expect(fired.commands ?? []).toEqual([]);
+      const later = saga.react(fired.state, event('PaymentDeclined', { reason: 'card_declined' }), now)!;
+      expect(later.commands?.map((c) => c.payload.reason)).toEqual(['payment declined: card_declined']);
+    });
+
+    it('authorize still pending (not performed, or retrying): the order is rejected; a late authorization is voided', () => {
+      const placedOnly = run([placed()]);
+      for (const commands of [{ authorize: 'pending' }, {}] as const) {
+        const fired = paymentDeadline(placedOnly.state, commands)!;
+        expect(fired.commands?.map((c) => c.step)).toEqual(['reject-order']);
+        expect(fired.commands?.[0]?.payload.reason).toMatch(/not confirmed in time/);
+      }
+      const r = run([placed(), event('OrderRejected', { reason: 'payment not confirmed in time' }), authorized()]);
+      expect(steps(r)).toEqual(['authorize', 'void']);
+    });
+
+    it('authorize failed: onCommandFailed rejected already, the deadline adds nothing', () => {
+      const failed = saga.onCommandFailed(
+        run([placed()]).state,
+        { step: 'authorize', kind: 'payment.authorize', error: 'api_error', attempts: 5 },
+        now,
+      )!;
+      expect(paymentDeadline(failed.state, { authorize: 'failed', 'reject-order': 'done' })).toBeNull();
+    });
+
+    it('property: with authorize done, the payment deadline never compensates, whatever the saga has seen', () => {
+      const kinds: SagaEventType[] = [...lifecycle, ...disruptions];
+      fc.assert(
+        fc.property(fc.shuffledSubarray(kinds), (sequence) => {
+          const r = run([placed(), ...sequence.map((t) => (t === 'PaymentAuthorized' ? authorized() : event(t)))]);
+          const fired = paymentDeadline(r.state, { authorize: 'done', 'confirm-order': 'done' });
+          expect(fired?.commands ?? []).toEqual([]);
+        }),
+        { numRuns: 200 },
+      );
+    });
   });
 });
