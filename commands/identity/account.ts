@@ -1,6 +1,7 @@
 import { ROLES, type Role } from '../../runtime/roles.js';
 import type { AccountEvent } from '../../schemas/identity/events.js';
 import { type DecideContext, type Decider, DomainError, type NoStream, noStream } from '../decider.js';
+import { acceptEmail, normalizeEmail } from './email.js';
 import {
   decideNotificationPreferences,
   evolveNotificationPreferences,
@@ -30,8 +31,11 @@ export type Account =
 
 export const initialAccount: () => Account = noStream;
 
-/** Emails are compared lower-cased and trimmed, as the seed requires. */
-export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+/**
+ * How emails are compared (NFKC, lower-cased, invisible characters and the domain's trailing dot removed) and
+ * which ones a new account may use (none that passes for another address): see email.ts.
+ */
+export { acceptEmail, normalizeEmail };
 
 function registerAccount(command: RegisterAccountCommand, state: Account, { now }: DecideContext): AccountEvent[] {
   if (state.status !== 'none')
@@ -41,7 +45,7 @@ function registerAccount(command: RegisterAccountCommand, state: Account, { now 
   return [
     {
       type: 'AccountRegistered',
-      data: { ...command.data, email: normalizeEmail(command.data.email), registeredAt: now.toISOString() },
+      data: { ...command.data, email: acceptEmail(command.data.email), registeredAt: now.toISOString() },
     },
   ];
 }

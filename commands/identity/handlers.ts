@@ -1,26 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 import type { Knex } from 'knex';
 import type { Role } from '../../runtime/roles.js';
 import { DomainError } from '../decider.js';
 import { aggregateOf, type CommandContext, type CommandExecutor, type CommandResult } from '../executor.js';
-import { accountDecider, normalizeEmail } from './account.js';
+import { acceptEmail, accountDecider, normalizeEmail } from './account.js';
+import { checkPassword, DUMMY_HASH, hashPassword } from './passwords.js';
 
 export const accounts = aggregateOf(accountDecider, {
   streamType: 'identity.account',
   streamId: (id) => `account-${id}`,
 });
 
-const BCRYPT_ROUNDS = 10; // the seed's number; ~50-100 ms per hash on these machines
-
 export interface Credentials {
   readonly accountId: string;
   readonly email: string;
   readonly role: Role;
 }
-
-// A hash to compare against when the email is unknown, so a login takes as long either way.
-const DUMMY_HASH = bcrypt.hashSync('not-a-real-password', BCRYPT_ROUNDS);
 
 export class IdentityCommands {
   constructor(
@@ -33,8 +28,9 @@ export class IdentityCommands {
     ctx: CommandContext,
   ): Promise<CommandResult & { accountId: string }> {
     const accountId = randomUUID();
-    const email = normalizeEmail(input.email);
-    const passwordHash = await bcrypt.hash(input.password, BCRYPT_ROUNDS);
+    // Refused before the ~100 ms of hashing; the decider checks it again (it is pure, and the one rule).
+    const email = acceptEmail(input.email);
+    const passwordHash = await hashPassword(input.password);
     const result = await this.executor.execute(
       accounts,
       accountId,
@@ -75,13 +71,29 @@ export class IdentityCommands {
     );
   }
 
-  /** The account for these credentials, or null; constant-time-ish whether or not the email exists. */
+  /**
+   * The account for these credentials, or null; one query and one bcrypt comparison whether or not the email
+   * exists. The email is looked up in its normalised form and, for accounts stored before issue 12 changed the
+   * normalisation (trim and lower-case only), in that form too: their rows keep the form they were stored in.
+   */
   async verify(email: string, password: string): Promise<Credentials | null> {
-    const row = await this.db('identity_credentials').where('email', normalizeEmail(email)).first();
-    const ok = await bcrypt.compare(password, row ? (row.password_hash as string) : DUMMY_HASH);
-    return row && ok
-      ? { accountId: row.account_id as string, email: row.email as string, role: row.role as Role }
-      : null;
+    const normalized = normalizeEmail(email);
+    const legacy = email.trim().toLowerCase();
+    const row = await this.db('identity_credentials')
+      .whereIn('email', [normalized, legacy])
+      .orderByRaw('email = ? DESC', [normalized])
+      .first();
+    const stored = row ? (row.password_hash as string) : DUMMY_HASH;
+    const check = await checkPassword(password, stored);
+    if (!row || check === 'mismatch') return null;
+    if (check === 'legacy') {
+      // A plain bcrypt hash from before the pre-hash: replaced now that the password is known (unless a
+      // concurrent login already did).
+      await this.db('identity_credentials')
+        .where({ account_id: row.account_id, password_hash: stored })
+        .update({ password_hash: await hashPassword(password) });
+    }
+    return { accountId: row.account_id as string, email: row.email as string, role: row.role as Role };
   }
 
   async byId(accountId: string): Promise<Credentials | null> {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError } from '../decider.js';
-import type { CommandContext, CommandExecutor, CommandResult } from '../executor.js';
+import { DomainError, type DomainEvent } from '../decider.js';
+import type { Aggregate, CommandContext, CommandExecutor, CommandResult } from '../executor.js';
 import { menuItems, orders, payments, restaurants } from './aggregates.js';
-import { type MenuItem, menuItemDecider } from './menu-item.js';
-import { type OrderCommand, orderDecider } from './order.js';
+import { type MenuItem, type MenuItemCommand, menuItemDecider } from './menu-item.js';
+import { type Order, type OrderCommand, orderDecider } from './order.js';
 import { type PaymentCommand, paymentDecider } from './payment.js';
-import { type Address, type Restaurant, restaurantDecider } from './restaurant.js';
+import { type Address, type Restaurant, type RestaurantCommand, restaurantDecider } from './restaurant.js';
 
 // The ordering context's command handlers: each one loads what its decider needs, decides, appends.
 // Inputs arrive validated against the gateway's JSON schemas.
@@ -39,18 +39,38 @@ const COURIER_STEPS: readonly OrderStep[] = ['MarkOrderPickedUp', 'MarkOrderDeli
 /** Calls without a role come from inside the system (sagas, demo data); admins may act on anything. */
 const isTrusted = (ctx: CommandContext): boolean => ctx.role === undefined || ctx.role === 'admin';
 
-/** Another account's order is reported as missing, not forbidden: its existence is not theirs to learn. */
-const notFound = (orderId: string) =>
+// Existence oracles. What a caller may not act on answers exactly as what does not exist, when its existence is
+// not public: an order (only its customer, its restaurant, couriers and admins know it) and a removed menu item
+// (gone from the menu and from search). A restaurant and a listed menu item are public (place-order tells
+// RESTAURANT_CLOSED from RESTAURANT_NOT_FOUND, search lists the items with their restaurant), so acting on another
+// owner's answers 403 NOT_RESTAURANT_OWNER: it reveals nothing, and says what is wrong.
+
+/** The decider's own refusal for a missing order (order.ts), word for word: the two must not be told apart. */
+const orderNotFound = (orderId: string) =>
   new DomainError('not_found', 'ORDER_NOT_FOUND', `order ${orderId} does not exist`, { orderId });
+
+/** The decider's own refusal for a missing or removed menu item (menu-item.ts), word for word. */
+const menuItemNotFound = (menuItemId: string) =>
+  new DomainError('not_found', 'MENU_ITEM_NOT_FOUND', `menu item ${menuItemId} does not exist`, { menuItemId });
+
+/**
+ * place-order with an id that is another customer's order. It cannot be 201, so the id being taken shows whatever
+ * we answer; this says no more than that (ORDER_EXISTS, for the caller's own order, is a retry they may act on).
+ */
+const orderIdTaken = (orderId: string) =>
+  new DomainError('conflict', 'ORDER_ID_TAKEN', `order id ${orderId} cannot be used; choose another`, { orderId });
+
+const notRestaurantOwner = (restaurantId: string) =>
+  new DomainError('forbidden', 'NOT_RESTAURANT_OWNER', "only the restaurant's owner may do this", { restaurantId });
 
 function assertOwner(restaurant: Restaurant, ctx: CommandContext): void {
   if (isTrusted(ctx) || restaurant.status === 'none') return; // an unknown restaurant is the decider's refusal
-  if (restaurant.ownerId !== ctx.actor) {
-    throw new DomainError('forbidden', 'NOT_RESTAURANT_OWNER', "only the restaurant's owner may do this", {
-      restaurantId: restaurant.restaurantId,
-    });
-  }
+  if (restaurant.ownerId !== ctx.actor) throw notRestaurantOwner(restaurant.restaurantId);
 }
+
+/** Whether the id names an order someone else placed (not a retry of the caller's own). */
+const isOthersOrder = (state: Order, ctx: CommandContext): boolean =>
+  state.status !== 'none' && !isTrusted(ctx) && state.customerId !== ctx.actor;
 
 export class OrderingCommands {
   constructor(private readonly executor: CommandExecutor) {}
@@ -73,27 +93,11 @@ export class OrderingCommands {
   }
 
   openRestaurant(input: { restaurantId: string }, ctx: CommandContext): Promise<CommandResult> {
-    return this.executor.execute(
-      restaurants,
-      input.restaurantId,
-      (state, now) => {
-        assertOwner(state, ctx);
-        return restaurantDecider.decide({ type: 'OpenRestaurant', data: input }, state, { now });
-      },
-      ctx,
-    );
+    return this.onRestaurant({ type: 'OpenRestaurant', data: input }, ctx);
   }
 
   closeRestaurant(input: { restaurantId: string }, ctx: CommandContext): Promise<CommandResult> {
-    return this.executor.execute(
-      restaurants,
-      input.restaurantId,
-      (state, now) => {
-        assertOwner(state, ctx);
-        return restaurantDecider.decide({ type: 'CloseRestaurant', data: input }, state, { now });
-      },
-      ctx,
-    );
+    return this.onRestaurant({ type: 'CloseRestaurant', data: input }, ctx);
   }
 
   updateRestaurantDetails(
@@ -101,14 +105,25 @@ export class OrderingCommands {
     ctx: CommandContext,
   ): Promise<CommandResult> {
     const data = { ...input, address: { ...input.address, line2: input.address.line2 ?? null } };
-    return this.executor.execute(
+    return this.onRestaurant({ type: 'UpdateRestaurantDetails', data }, ctx);
+  }
+
+  /** A change to an existing restaurant, by its owner (restaurants are public: another owner's answers 403). */
+  private onRestaurant(
+    command: Exclude<RestaurantCommand, { type: 'RegisterRestaurant' }>,
+    ctx: CommandContext,
+  ): Promise<CommandResult> {
+    const { restaurantId } = command.data;
+    return this.guarded(
       restaurants,
-      input.restaurantId,
-      (state, now) => {
-        assertOwner(state, ctx);
-        return restaurantDecider.decide({ type: 'UpdateRestaurantDetails', data }, state, { now });
-      },
+      restaurantId,
       ctx,
+      async (state) => assertOwner(state, ctx),
+      () =>
+        new DomainError('not_found', 'RESTAURANT_NOT_FOUND', `restaurant ${restaurantId} does not exist`, {
+          restaurantId,
+        }),
+      (state, now) => restaurantDecider.decide(command, state, { now }),
     );
   }
 
@@ -128,45 +143,43 @@ export class OrderingCommands {
   }
 
   changeMenuItemPrice(input: { menuItemId: string; priceMinor: number }, ctx: CommandContext): Promise<CommandResult> {
-    return this.executor.execute(
-      menuItems,
-      input.menuItemId,
-      async (state, now) => {
-        await this.assertOwnsRestaurantOf(state.status === 'none' ? null : state.restaurantId, ctx);
-        return menuItemDecider.decide({ type: 'ChangeMenuItemPrice', data: input }, state, { now });
-      },
-      ctx,
-    );
+    return this.onMenuItem({ type: 'ChangeMenuItemPrice', data: input }, ctx);
   }
 
   setMenuItemAvailability(
     input: { menuItemId: string; available: boolean },
     ctx: CommandContext,
   ): Promise<CommandResult> {
-    return this.executor.execute(
-      menuItems,
-      input.menuItemId,
-      async (state, now) => {
-        await this.assertOwnsRestaurantOf(state.status === 'none' ? null : state.restaurantId, ctx);
-        return menuItemDecider.decide({ type: 'SetMenuItemAvailability', data: input }, state, { now });
-      },
-      ctx,
-    );
+    return this.onMenuItem({ type: 'SetMenuItemAvailability', data: input }, ctx);
   }
 
   removeMenuItem(input: { menuItemId: string }, ctx: CommandContext): Promise<CommandResult> {
-    return this.executor.execute(
+    return this.onMenuItem({ type: 'RemoveMenuItem', data: input }, ctx);
+  }
+
+  /** A change to an existing menu item, by its restaurant's owner; another owner's removed item is missing. */
+  private onMenuItem(
+    command: Exclude<MenuItemCommand, { type: 'AddMenuItem' }>,
+    ctx: CommandContext,
+  ): Promise<CommandResult> {
+    const { menuItemId } = command.data;
+    return this.guarded(
       menuItems,
-      input.menuItemId,
-      async (state, now) => {
-        await this.assertOwnsRestaurantOf(state.status === 'none' ? null : state.restaurantId, ctx);
-        return menuItemDecider.decide({ type: 'RemoveMenuItem', data: input }, state, { now });
-      },
+      menuItemId,
       ctx,
+      async (state) => {
+        if (state.status === 'none' || isTrusted(ctx)) return;
+        const restaurant = (await this.executor.load(restaurants, state.restaurantId)).state;
+        if (restaurant.status !== 'none' && restaurant.ownerId === ctx.actor) return;
+        if (state.status === 'removed') throw menuItemNotFound(menuItemId);
+        throw notRestaurantOwner(state.restaurantId);
+      },
+      () => menuItemNotFound(menuItemId),
+      (state, now) => menuItemDecider.decide(command, state, { now }),
     );
   }
 
-  placeOrder(input: PlaceOrderInput, ctx: CommandContext): Promise<CommandResult> {
+  async placeOrder(input: PlaceOrderInput, ctx: CommandContext): Promise<CommandResult> {
     const orderId = input.orderId ?? randomUUID();
     const card = input.payment.card.replace(/\s+/g, '');
     const data = {
@@ -178,19 +191,21 @@ export class OrderingCommands {
       // A payment method id (pm_…) with Stripe; with the simulator, a test card number may stand in for one.
       paymentMethod: { cardLast4: /^\d{12,19}$/.test(card) ? card.slice(-4) : '', cardToken: card },
     };
-    return this.executor.execute(
-      orders,
-      orderId,
-      async (state, now) => {
-        // The menu is read as of now; a concurrent price change is a race the customer accepted by ordering.
-        const restaurant = (await this.executor.load(restaurants, input.restaurantId)).state;
-        const ids = [...new Set(input.items.map((i) => i.menuItemId))];
-        const loaded = await Promise.all(ids.map((id) => this.executor.load(menuItems, id)));
-        const items = new Map<string, MenuItem>(ids.map((id, i) => [id, loaded[i]!.state]));
-        return orderDecider.decide({ type: 'PlaceOrder', data }, state, { now, menu: { restaurant, items } });
-      },
-      ctx,
-    );
+    const decide = async (state: Order, now: Date) => {
+      if (isOthersOrder(state, ctx)) throw orderIdTaken(orderId);
+      // The menu is read as of now; a concurrent price change is a race the customer accepted by ordering.
+      const restaurant = (await this.executor.load(restaurants, input.restaurantId)).state;
+      const ids = [...new Set(input.items.map((i) => i.menuItemId))];
+      const loaded = await Promise.all(ids.map((id) => this.executor.load(menuItems, id)));
+      const items = new Map<string, MenuItem>(ids.map((id, i) => [id, loaded[i]!.state]));
+      return orderDecider.decide({ type: 'PlaceOrder', data }, state, { now, menu: { restaurant, items } });
+    };
+    // A pinned version is compared before deciding, and a conflict names the stream's version: another
+    // customer's order id is refused first, as it is unpinned.
+    if (ctx.expectedVersion !== undefined && input.orderId !== undefined) {
+      if (isOthersOrder((await this.executor.load(orders, orderId)).state, ctx)) throw orderIdTaken(orderId);
+    }
+    return this.executor.execute(orders, orderId, decide, ctx);
   }
 
   /** Accept, mark preparing / ready / picked up / delivered, confirm, reject: one step of the lifecycle. */
@@ -199,45 +214,76 @@ export class OrderingCommands {
     input: { orderId: string; paymentId?: string; reason?: string; courierId?: string | null },
     ctx: CommandContext,
   ): Promise<CommandResult> {
-    const command = { type, data: { ...input } } as OrderCommand;
-    return this.executor.execute(
-      orders,
-      input.orderId,
-      async (state, now) => {
-        // Couriers may pick up and deliver any order; the restaurant's steps are for its owner only.
-        if (!(ctx.role === 'courier' && COURIER_STEPS.includes(type))) {
-          await this.assertOwnsRestaurantOf(state.status === 'none' ? null : state.restaurantId, ctx);
-        }
-        return orderDecider.decide(command, state, { now });
-      },
-      ctx,
-    );
+    return this.onOrder({ type, data: { ...input } } as OrderCommand, ctx);
   }
 
   cancelOrder(input: { orderId: string; reason: string }, ctx: CommandContext): Promise<CommandResult> {
-    const command: OrderCommand = {
-      type: 'CancelOrder',
-      data: { ...input, cancelledBy: ctx.actor, afterDelivery: ctx.role === 'admin' },
-    };
-    return this.executor.execute(
-      orders,
-      input.orderId,
-      async (state, now) => {
-        if (ctx.role === 'customer') {
-          if (state.status !== 'none' && state.customerId !== ctx.actor) throw notFound(input.orderId);
-        } else {
-          await this.assertOwnsRestaurantOf(state.status === 'none' ? null : state.restaurantId, ctx);
-        }
-        return orderDecider.decide(command, state, { now });
-      },
+    return this.onOrder(
+      { type: 'CancelOrder', data: { ...input, cancelledBy: ctx.actor, afterDelivery: ctx.role === 'admin' } },
       ctx,
     );
   }
 
-  /** A restaurant account acts only on its own restaurants; admins and trusted internal callers on any. */
-  private async assertOwnsRestaurantOf(restaurantId: string | null, ctx: CommandContext): Promise<void> {
-    if (restaurantId === null || isTrusted(ctx)) return;
-    assertOwner((await this.executor.load(restaurants, restaurantId)).state, ctx);
+  /** A command on an existing order, by a party to it; to anyone else the order does not exist. */
+  private onOrder(command: OrderCommand, ctx: CommandContext): Promise<CommandResult> {
+    const { orderId } = command.data;
+    return this.guarded(
+      orders,
+      orderId,
+      ctx,
+      async (state) => {
+        if (state.status !== 'none' && !(await this.isPartyTo(state, command.type, ctx))) throw orderNotFound(orderId);
+      },
+      () => orderNotFound(orderId),
+      (state, now) => orderDecider.decide(command, state, { now }),
+    );
+  }
+
+  /**
+   * Who may act on an order: its customer cancels it, its restaurant's owner moves it (and may cancel, pick up
+   * and deliver it), couriers pick up and deliver any order; admins and internal callers (sagas) anything.
+   */
+  private async isPartyTo(
+    order: Exclude<Order, { status: 'none' }>,
+    type: OrderCommand['type'],
+    ctx: CommandContext,
+  ): Promise<boolean> {
+    if (isTrusted(ctx)) return true;
+    if (ctx.role === 'customer') return type === 'CancelOrder' && order.customerId === ctx.actor;
+    if (ctx.role === 'courier' && (COURIER_STEPS as readonly string[]).includes(type)) return true;
+    const restaurant = (await this.executor.load(restaurants, order.restaurantId)).state;
+    return restaurant.status !== 'none' && restaurant.ownerId === ctx.actor;
+  }
+
+  /**
+   * Runs a command on an existing aggregate after `authorize` has seen its state (and may refuse). With a version
+   * pinned by If-Match, the executor compares versions before deciding, and its conflict names the stream's
+   * version: so then `authorize` runs first, on a load of its own, and a missing stream answers `missing()`.
+   * Otherwise what the caller may not see could answer 409 with its version where a missing one answers 404.
+   * (Who owns an aggregate never changes, so the early check cannot go stale.)
+   */
+  private async guarded<State extends { readonly status: string }, Event extends DomainEvent>(
+    aggregate: Aggregate<State, Event>,
+    id: string,
+    ctx: CommandContext,
+    authorize: (state: State) => Promise<void>,
+    missing: () => DomainError,
+    decide: (state: State, now: Date) => Event[],
+  ): Promise<CommandResult> {
+    if (ctx.expectedVersion !== undefined) {
+      const { state } = await this.executor.load(aggregate, id);
+      if (state.status === 'none') throw missing();
+      await authorize(state);
+    }
+    return this.executor.execute(
+      aggregate,
+      id,
+      async (state, now) => {
+        await authorize(state);
+        return decide(state, now);
+      },
+      ctx,
+    );
   }
 
   recordPayment(command: PaymentCommand, ctx: CommandContext): Promise<CommandResult> {

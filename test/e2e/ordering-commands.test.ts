@@ -299,3 +299,121 @@ describe('payment methods', () => {
     }
   });
 });
+
+describe('existence oracles: what is not yours answers like what does not exist', () => {
+  const otherOwner = { 'x-actor-id': 'owner-2', 'x-role': 'restaurant' };
+  const otherCustomer = { 'x-actor-id': 'customer-2' };
+  /** The answer with the id it names replaced, so answers about two different ids can be compared whole. */
+  const shape = (res: { status: number; body: unknown }, id: string) => ({
+    status: res.status,
+    body: JSON.parse(JSON.stringify(res.body).replaceAll(id, '<id>')) as unknown,
+  });
+  const steps: [string, Record<string, string>][] = [
+    ['accept-order', {}],
+    ['mark-order-preparing', {}],
+    ['mark-order-ready', {}],
+    ['cancel-order', { reason: 'not mine' }],
+  ];
+
+  it.each(steps)(
+    'a restaurant sending %s for another restaurant’s order gets 404 ORDER_NOT_FOUND, exactly as for a missing one',
+    async (step, extra) => {
+      const orderId = randomUUID();
+      expect((await gw.post('/commands/ordering/place-order', order({ orderId }))).status).toBe(201);
+      const missingId = randomUUID();
+      const before = await gw.eventCount();
+      const theirs = await gw.post(`/commands/ordering/${step}`, { orderId, ...extra }, otherOwner);
+      const missing = await gw.post(`/commands/ordering/${step}`, { orderId: missingId, ...extra }, otherOwner);
+      expect(theirs).toMatchObject({ status: 404, body: { error: { code: 'ORDER_NOT_FOUND', details: { orderId } } } });
+      expect(shape(theirs, orderId)).toEqual(shape(missing, missingId));
+      expect(await gw.eventCount()).toBe(before);
+    },
+  );
+
+  it.each(['"0"', '"1"', '"2"'])(
+    'with If-Match %s, another party’s order still answers exactly like a missing one (no version conflict, no version)',
+    async (ifMatch) => {
+      const orderId = randomUUID();
+      expect((await gw.post('/commands/ordering/place-order', order({ orderId }))).status).toBe(201);
+      const missingId = randomUUID();
+      for (const [step, extra, who] of [
+        ['accept-order', {}, otherOwner],
+        ['cancel-order', { reason: 'not mine' }, otherOwner],
+        ['cancel-order', { reason: 'not mine' }, otherCustomer],
+      ] as const) {
+        const headers = { ...who, 'if-match': ifMatch };
+        const theirs = await gw.post(`/commands/ordering/${step}`, { orderId, ...extra }, headers);
+        const missing = await gw.post(`/commands/ordering/${step}`, { orderId: missingId, ...extra }, headers);
+        expect(theirs, `${step} as ${who['x-actor-id']}`).toMatchObject({
+          status: 404,
+          body: { error: { code: 'ORDER_NOT_FOUND' } },
+        });
+        expect(shape(theirs, orderId)).toEqual(shape(missing, missingId));
+      }
+    },
+  );
+
+  it('place-order with another customer’s order id: 409 ORDER_ID_TAKEN, naming neither owner nor version; with one’s own: ORDER_EXISTS', async () => {
+    const orderId = randomUUID();
+    expect((await gw.post('/commands/ordering/place-order', order({ orderId }))).status).toBe(201);
+    const before = await gw.eventCount();
+    const theirs = await gw.post('/commands/ordering/place-order', order({ orderId }), otherCustomer);
+    expect(theirs).toEqual({
+      status: 409,
+      body: {
+        error: {
+          code: 'ORDER_ID_TAKEN',
+          message: `order id ${orderId} cannot be used; choose another`,
+          details: { orderId },
+        },
+      },
+    });
+    // A pinned version must not turn it into a version conflict that tells the order's version.
+    for (const ifMatch of ['"0"', '"1"', '"5"']) {
+      const pinned = await gw.post('/commands/ordering/place-order', order({ orderId }), {
+        ...otherCustomer,
+        'if-match': ifMatch,
+      });
+      expect(pinned, ifMatch).toEqual(theirs);
+    }
+    const own = await gw.post('/commands/ordering/place-order', order({ orderId }));
+    expect(own).toMatchObject({ status: 409, body: { error: { code: 'ORDER_EXISTS', details: { orderId } } } });
+    expect(await gw.eventCount()).toBe(before);
+  });
+
+  it('another restaurant’s removed menu item answers 404 MENU_ITEM_NOT_FOUND like a missing one; a listed one stays 403', async () => {
+    const added = await gw.post(
+      '/commands/ordering/add-menu-item',
+      { restaurantId, name: 'Seasonal', description: 'gone soon', priceMinor: 800, currency: 'EUR' },
+      asOwner,
+    );
+    const menuItemId = (added.body as { streamId: string }).streamId.replace(/^menu-item-/, '');
+    const listed = await gw.post(
+      '/commands/ordering/change-menu-item-price',
+      { menuItemId, priceMinor: 900 },
+      otherOwner,
+    );
+    expect(listed).toMatchObject({ status: 403, body: { error: { code: 'NOT_RESTAURANT_OWNER' } } });
+    expect((await gw.post('/commands/ordering/remove-menu-item', { menuItemId }, asOwner)).status).toBe(200);
+    const missingId = randomUUID();
+    for (const [command, extra] of [
+      ['change-menu-item-price', { priceMinor: 900 }],
+      ['set-menu-item-availability', { available: true }],
+      ['remove-menu-item', {}],
+    ] as const) {
+      for (const ifMatch of [undefined, '"0"', '"2"']) {
+        const headers = ifMatch ? { ...otherOwner, 'if-match': ifMatch } : otherOwner;
+        const theirs = await gw.post(`/commands/ordering/${command}`, { menuItemId, ...extra }, headers);
+        const missing = await gw.post(`/commands/ordering/${command}`, { menuItemId: missingId, ...extra }, headers);
+        expect(theirs, `${command} ${ifMatch}`).toMatchObject({
+          status: 404,
+          body: { error: { code: 'MENU_ITEM_NOT_FOUND' } },
+        });
+        expect(shape(theirs, menuItemId)).toEqual(shape(missing, missingId));
+      }
+    }
+    // Its owner is told the same: a removed item is gone for everyone.
+    const own = await gw.post('/commands/ordering/change-menu-item-price', { menuItemId, priceMinor: 900 }, asOwner);
+    expect(own).toMatchObject({ status: 404, body: { error: { code: 'MENU_ITEM_NOT_FOUND' } } });
+  });
+});
