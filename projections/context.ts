@@ -1,12 +1,16 @@
 import type { Client as SearchClient } from '@elastic/elasticsearch';
 import type { Redis } from 'ioredis';
+import type { Knex } from 'knex';
 import type { Config } from '../runtime/config.js';
 import type { Projection } from '../runtime/consumer/types.js';
 import type { PostgresReadModel } from './runtime/postgres.js';
+import type { RebuildTarget } from './runtime/rebuild.js';
 
 /** What a projection's factory may use: the configuration and the process's connections, opened on demand. */
 export interface ProjectionEnv {
   readonly config: Config;
+  /** The read models' database (READ_DATABASE_URL), where the projection runtime's tables are. */
+  readDb(): Promise<Knex>;
   search(): Promise<SearchClient>;
   redis(): Promise<Redis>;
 }
@@ -35,10 +39,30 @@ export interface PostgresProjectionEntry extends ProjectionEntryBase {
   readsFrom?(version: number, env: ProjectionEnv): Promise<string | null>;
 }
 
-/** A projection with storage of its own kind (Redis): the projector runs it; it is rebuilt by a new version. */
+/**
+ * How a projection with storage of its own kind is rebuilt from the event store, side by side as a new version
+ * (`ledger projections rebuild|drop|list`): the same run as for PostgreSQL read models (rebuildProjection: batches,
+ * progress and ETA, poison isolation, the new version's consumer group seeded, then `projection_versions` switched).
+ */
+export interface RebuildCapability {
+  /** `version` as a rebuild writes it: reset, applied in batches from the store, dropped once unused. */
+  target(version: number, env: ProjectionEnv): Promise<RebuildTarget>;
+  /** Runs just before the switch to `version`, for storage the switch row does not cover. */
+  activated?(version: number, env: ProjectionEnv): Promise<void>;
+  /** Why `version` must not be dropped because something still reads it, or null. */
+  readsFrom?(version: number, env: ProjectionEnv): Promise<string | null>;
+  /** How many streams `version` holds, for `ledger projections list` (its `appliedStreams`). */
+  appliedStreams?(version: number, env: ProjectionEnv): Promise<number>;
+}
+
+/**
+ * A projection with storage of its own kind (Redis): the projector runs `make`; with `rebuild` the CLI rebuilds
+ * and drops its versions like a PostgreSQL read model's, without it only a new version fed from Kafka rebuilds it.
+ */
 export interface CustomProjectionEntry extends ProjectionEntryBase {
   readonly kind: 'custom';
   make(version: number, env: ProjectionEnv): Promise<Projection>;
+  readonly rebuild?: RebuildCapability;
 }
 
 export type ProjectionEntry = PostgresProjectionEntry | CustomProjectionEntry;

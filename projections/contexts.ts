@@ -1,6 +1,8 @@
-import type { PostgresProjectionEntry, ProjectionContext, ProjectionEntry } from './context.js';
+import type { PostgresProjectionEntry, ProjectionContext, ProjectionEntry, RebuildCapability } from './context.js';
 import { identity } from './identity/index.js';
 import { ordering } from './ordering/index.js';
+import { postgresRebuildTarget } from './runtime/rebuild.js';
+import { versionKey } from './runtime/tables.js';
 
 /** Every bounded context's projections: add one line for a new context. */
 export const projectionContexts: readonly ProjectionContext[] = [identity, ordering];
@@ -16,11 +18,53 @@ export const allProjections: readonly ProjectionEntry[] = (() => {
   return all;
 })();
 
-/** The projections the CLI can rebuild and replay into: the PostgreSQL read models. */
-export const rebuildableProjections: readonly PostgresProjectionEntry[] = allProjections.filter(
+/** The PostgreSQL read models: `replay --to-projection` applies events into their active version. */
+export const postgresProjections: readonly PostgresProjectionEntry[] = allProjections.filter(
   (p): p is PostgresProjectionEntry => p.kind === 'postgres',
 );
 
-export function findProjection(name: string): PostgresProjectionEntry | undefined {
+export function findPostgresProjection(name: string): PostgresProjectionEntry | undefined {
+  return postgresProjections.find((p) => p.name === name);
+}
+
+/** A projection the CLI rebuilds, drops and lists, whatever its storage. */
+export interface RebuildableProjection extends RebuildCapability {
+  readonly entry: ProjectionEntry;
+  readonly name: string;
+  readonly initialVersion: number;
+  readonly topics: readonly string[];
+}
+
+/** A PostgreSQL read model's rebuild: its tables, and its rows in the runtime tables. */
+function postgresRebuild(entry: PostgresProjectionEntry): RebuildableProjection {
+  return {
+    entry,
+    name: entry.name,
+    initialVersion: entry.initialVersion,
+    topics: entry.topics,
+    target: async (version, env) => postgresRebuildTarget(await env.readDb(), await entry.model(version, env)),
+    ...(entry.activated ? { activated: entry.activated } : {}),
+    ...(entry.readsFrom ? { readsFrom: entry.readsFrom } : {}),
+    async appliedStreams(version, env) {
+      const row = await (await env.readDb())('projection_streams')
+        .where('projection', versionKey(entry.name, version))
+        .count({ n: '*' })
+        .first();
+      return Number(row?.n ?? 0);
+    },
+  };
+}
+
+/**
+ * The projections the CLI can rebuild from the event store (`ledger projections rebuild|drop`): every PostgreSQL
+ * read model, and every other projection that declares a `rebuild` capability (the Redis order status).
+ */
+export const rebuildableProjections: readonly RebuildableProjection[] = allProjections.flatMap((entry) => {
+  if (entry.kind === 'postgres') return [postgresRebuild(entry)];
+  if (!entry.rebuild) return [];
+  return [{ ...entry.rebuild, entry, name: entry.name, initialVersion: entry.initialVersion, topics: entry.topics }];
+});
+
+export function findProjection(name: string): RebuildableProjection | undefined {
   return rebuildableProjections.find((p) => p.name === name);
 }

@@ -37,7 +37,12 @@ export async function startProjector(
 
   const search = new SearchClient({ node: config.searchUrl, requestTimeout: 10_000 });
   const redis = createRedis(config.redisUrl, logger, 'projector', { maxRetriesPerRequest: 3 });
-  const env: ProjectionEnv = { config, search: async () => search, redis: async () => redis };
+  const env: ProjectionEnv = {
+    config,
+    readDb: async () => readDb,
+    search: async () => search,
+    redis: async () => redis,
+  };
   const make = async (entry: ProjectionEntry, version: number): Promise<Projection> =>
     entry.kind === 'postgres' ? postgresProjection(readDb, await entry.model(version, env)) : entry.make(version, env);
   const runners = new Map<string, { version: number; runner: ProjectionRunner }>();

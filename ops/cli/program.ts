@@ -21,7 +21,8 @@ export function buildProgram(io: CliIo): Command {
     .addHelpText(
       'after',
       '\nConnections come from the environment: DATABASE_URL, READ_DATABASE_URL, KAFKA_BROKERS, ' +
-        'SCHEMA_REGISTRY_URL, TOPIC_PREFIX, OUTBOX_SHARDS.\nExit codes: 0 ok, 1 failure, 2 wrong invocation.',
+        'SCHEMA_REGISTRY_URL, REDIS_URL, SEARCH_URL, TOPIC_PREFIX, OUTBOX_SHARDS.\n' +
+        'Exit codes: 0 ok, 1 failure, 2 wrong invocation.',
     )
     .exitOverride()
     .configureOutput({

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client as SearchClient } from '@elastic/elasticsearch';
+import { Redis } from 'ioredis';
 import { type Admin, type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import knexFactory, { type Knex } from 'knex';
 // Imported for its side effect as well: it makes BIGINT positions arrive as numbers, as everywhere else.
@@ -43,6 +44,7 @@ export class Services {
   private codecInstance: EventCodec | null = null;
   private registryInstance: CliRegistry | null = null;
   private searchPromise: Promise<SearchClient> | null = null;
+  private redisPromise: Promise<Redis> | null = null;
   private readonly consumers = new Set<Consumer>();
   private readonly pools: Knex[] = [];
 
@@ -97,6 +99,32 @@ export class Services {
       return client;
     })();
     return this.searchPromise;
+  }
+
+  /** Redis (REDIS_URL), probed with PING; no reconnecting: an outage is reported, not waited out. */
+  redis(): Promise<Redis> {
+    this.redisPromise ??= (async () => {
+      const client = new Redis(this.config.redisUrl, {
+        lazyConnect: true,
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        maxRetriesPerRequest: 1,
+        retryStrategy: () => null,
+      });
+      // Failures are reported by the command that needed Redis; ioredis would also print them as unhandled.
+      client.on('error', () => undefined);
+      try {
+        await withTimeout(
+          client.connect().then(() => client.ping()),
+          CONNECT_TIMEOUT_MS + 1500,
+          'connecting to Redis',
+        );
+      } catch (error) {
+        client.disconnect();
+        throw serviceFailure('Redis', addressOf(this.config.redisUrl, 6379), error);
+      }
+      return client;
+    })();
+    return this.redisPromise;
   }
 
   kafka(): Kafka {
@@ -164,6 +192,8 @@ export class Services {
     await admin?.disconnect().catch(() => undefined);
     const search = await this.searchPromise?.catch(() => null);
     await search?.close().catch(() => undefined);
+    const redis = await this.redisPromise?.catch(() => null);
+    await redis?.quit().catch(() => redis.disconnect());
     await Promise.all(this.pools.map((db) => db.destroy().catch(() => undefined)));
   }
 

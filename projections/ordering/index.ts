@@ -6,7 +6,13 @@ import {
   menuSearchReadModel,
   switchMenuSearchAlias,
 } from './menu-search.js';
-import { ORDER_STATUS_PROJECTION, ORDER_STATUS_VERSION, orderStatusRedisProjection } from './order-status-redis.js';
+import {
+  ORDER_STATUS_PROJECTION,
+  ORDER_STATUS_VERSION,
+  orderCount,
+  orderStatusRedisProjection,
+  orderStatusRedisRebuild,
+} from './order-status-redis.js';
 import { ORDERS_PROJECTION, ORDERS_VERSION, ordersReadModel } from './orders.js';
 import { RESTAURANTS_PROJECTION, RESTAURANTS_VERSION, restaurantsReadModel } from './restaurants.js';
 
@@ -45,12 +51,19 @@ export const ordering: ProjectionContext = {
     {
       kind: 'custom',
       name: ORDER_STATUS_PROJECTION,
-      // Not rebuilt from the CLI: a new version's consumer group reads the topic from the start.
       description: 'live order status and its change stream for SSE and WebSocket (Redis)',
       initialVersion: ORDER_STATUS_VERSION,
       topics: ['ordering.order'],
       make: async (version, env) =>
         orderStatusRedisProjection(await env.redis(), { keyPrefix: env.config.topicPrefix, version }),
+      // Rebuilt from the event store like the PostgreSQL read models (after Redis lost its data, say): the new
+      // version's hashes and counters beside the old ones; the live streams, shared by the versions, only get what
+      // they lack and nothing is published again.
+      rebuild: {
+        target: async (version, env) =>
+          orderStatusRedisRebuild(await env.redis(), { keyPrefix: env.config.topicPrefix, version }),
+        appliedStreams: async (version, env) => orderCount(await env.redis(), env.config.topicPrefix, version),
+      },
     },
   ],
 };

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { StreamGapError } from '../../runtime/consumer/failures.js';
+import { countDuplicates } from '../../runtime/consumer/observe.js';
 import type { BatchSource, ProjectedEvent, Projection } from '../../runtime/consumer/types.js';
 import { versionKey } from './tables.js';
 
@@ -46,7 +47,9 @@ export async function applyInTransaction(
   options: { readonly exclusive?: boolean } = {},
 ): Promise<number> {
   if (events.length === 0 && !source) return 0;
-  return db.transaction(async (trx) => {
+  let duplicates = 0;
+  const appliedCount = await db.transaction(async (trx) => {
+    duplicates = 0;
     const streams = [...new Set(events.map((e) => e.streamId))].sort();
     let fresh: ProjectedEvent[] = [];
     if (streams.length > 0 && !options.exclusive) {
@@ -73,7 +76,10 @@ export async function applyInTransaction(
       const positions = new Map<string, number>();
       for (const event of events) {
         const applied = versions.get(event.streamId) ?? 0;
-        if (event.streamVersion <= applied) continue; // already applied
+        if (event.streamVersion <= applied) {
+          duplicates++; // already applied: the dedupe of redelivered events
+          continue;
+        }
         // Applying v(n+2) over a missing v(n+1) would corrupt the row: the stream waits for the missing event,
         // which reaches the DLQ and, retried from there in order, repairs it.
         if (event.streamVersion !== applied + 1)
@@ -115,4 +121,7 @@ export async function applyInTransaction(
     }
     return fresh.length;
   });
+  // Counted once committed, so a rolled-back attempt that the runner retries is not counted twice.
+  countDuplicates(duplicates);
+  return appliedCount;
 }

@@ -4,6 +4,7 @@ import type { EventCodec } from '../../schemas/codec.js';
 import type { Logger } from '../log.js';
 import { toProjectedEvent } from './envelope.js';
 import { isPoison } from './failures.js';
+import { observingBatch } from './observe.js';
 import { type BatchSource, groupIdOf, type ProjectedEvent, type Projection } from './types.js';
 
 export interface RunnerOptions {
@@ -19,6 +20,8 @@ export interface RunnerOptions {
 interface Metrics {
   applied: Counter<'projection'>;
   deadLettered: Counter<'projection'>;
+  duplicates: Counter<'projection'>;
+  withoutState: Counter<'projection'>;
   lag: Gauge<'projection' | 'topic' | 'partition'>;
 }
 
@@ -34,6 +37,18 @@ function metricsFor(registry: Registry | undefined): Metrics {
     deadLettered: new Counter({
       name: 'projection_events_dead_lettered_total',
       help: 'Events sent to a dead-letter topic',
+      labelNames: ['projection'],
+      registers,
+    }),
+    duplicates: new Counter({
+      name: 'projection_duplicates_skipped_total',
+      help: 'Events a consumer skipped because it had applied them already (redelivery, replay, retried batch)',
+      labelNames: ['projection'],
+      registers,
+    }),
+    withoutState: new Counter({
+      name: 'projection_events_without_state_total',
+      help: 'Events a projection skipped because it holds no state for their stream (storage lost data?): rebuild it',
       labelNames: ['projection'],
       registers,
     }),
@@ -58,6 +73,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Messages applied per transaction; the heartbeat goes out between chunks. */
 const CHUNK = 200;
 
+/** At most one warning per runner this often about events skipped for lack of state. */
+const STATE_WARNING_EVERY_MS = 60_000;
+
 /**
  * Feeds one projection version from Kafka: one consumer group per projection version, batches applied through
  * the projection (idempotently), offsets committed after the apply. A message that fails by itself (undecodable,
@@ -68,6 +86,7 @@ export class ProjectionRunner {
   private consumer: Consumer | null = null;
   private readonly metrics: Metrics;
   private readonly label: string;
+  private lastStateWarning = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -177,8 +196,20 @@ export class ProjectionRunner {
       try {
         const events: ProjectedEvent[] = [];
         for (const message of messages) events.push(await toProjectedEvent(this.codec, message));
-        await this.projection.applyBatch(events, source);
+        let withoutState = 0;
+        // The consumer's dedupe reports what it skipped where it skips it (see observe.ts).
+        await observingBatch(
+          {
+            duplicatesSkipped: (n) => this.metrics.duplicates.inc({ projection: this.label }, n),
+            stateMissing: (n) => {
+              withoutState += n;
+              this.metrics.withoutState.inc({ projection: this.label }, n);
+            },
+          },
+          () => this.projection.applyBatch(events, source),
+        );
         this.metrics.applied.inc({ projection: this.label }, events.length);
+        if (withoutState > 0) this.warnStateMissing(withoutState);
         return;
       } catch (error) {
         lastError = error;
@@ -201,6 +232,17 @@ export class ProjectionRunner {
       return;
     }
     await this.deadLetter(topic, partition, messages[0]!, lastError);
+  }
+
+  private warnStateMissing(events: number): void {
+    const now = Date.now();
+    if (now - this.lastStateWarning < STATE_WARNING_EVERY_MS) return;
+    this.lastStateWarning = now;
+    this.logger.warn(
+      { projection: this.label, events, metric: 'projection_events_without_state_total' },
+      `events skipped: ${this.label} has no state for their streams. If its storage lost data (a Redis restart ` +
+        `without persistence), rebuild it: ledger projections rebuild ${this.projection.name}`,
+    );
   }
 
   private async deadLetter(topic: string, partition: number, message: KafkaMessage, error: unknown) {

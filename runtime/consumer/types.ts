@@ -51,7 +51,9 @@ export interface BatchSource {
 /**
  * A read model fed from Kafka. `applyBatch` must be idempotent: the runtime delivers at least once, so a
  * redelivered event (same stream version) must change nothing. Each target does it its own way: PostgreSQL in
- * one transaction with the stream versions seen, Redis in a script, the search engine by external versioning.
+ * one transaction with the stream versions seen, Redis in a script, the search engine by external versioning;
+ * and reports what it skipped with `countDuplicates()` (observe.ts), which the runner counts per consumer
+ * (`projection_duplicates_skipped_total`).
  */
 export interface Projection {
   /** Stable name, e.g. `ordering.orders`; with the version it names the consumer group and the storage. */

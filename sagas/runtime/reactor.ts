@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { countDuplicates } from '../../runtime/consumer/observe.js';
 import type { ProjectedEvent } from '../../runtime/consumer/types.js';
 import { type CommandCause, loadSaga, persistReaction, SagaVersionConflict } from './store.js';
 import type { SagaDefinition } from './types.js';
@@ -20,7 +21,7 @@ export async function reactToEvent<State>(
   if (!sagaId) return 'ignored';
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction(async (trx) => {
+      const outcome = await db.transaction(async (trx) => {
         const seen = await trx('saga_processed_events')
           .insert({ saga_type: definition.name, saga_id: sagaId, event_id: event.eventId })
           .onConflict(['saga_type', 'saga_id', 'event_id'])
@@ -48,6 +49,9 @@ export async function reactToEvent<State>(
         );
         return 'applied' as const;
       });
+      // Counted once committed: the runner feeding this batch turns it into projection_duplicates_skipped_total.
+      if (outcome === 'duplicate') countDuplicates();
+      return outcome;
     } catch (error) {
       // A concurrent change of this saga (a version conflict, or PostgreSQL breaking a deadlock or a serialization
       // failure) is decided again on the fresh state.

@@ -4,12 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { Client as SearchClient } from '@elastic/elasticsearch';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allProjections } from '../../projections/contexts.js';
 import {
   MENU_SEARCH_PROJECTION,
   menuSearchAliasTargets,
   menuSearchIndex,
   switchMenuSearchAlias,
 } from '../../projections/ordering/menu-search.js';
+import { ORDER_STATUS_PROJECTION } from '../../projections/ordering/order-status-redis.js';
 import { ORDERS_PROJECTION, ordersTables } from '../../projections/ordering/orders.js';
 import { RESTAURANTS_PROJECTION, restaurantsTable } from '../../projections/ordering/restaurants.js';
 import { versionKey } from '../../projections/runtime/tables.js';
@@ -64,6 +66,45 @@ async function ledgerJson<T>(args: readonly string[], env: Record<string, string
 
 const topic = (name: string) => `${sys.config.topicPrefix}${name}`;
 
+interface LagJson {
+  topic: string;
+  partition: number;
+  committedOffset: number | null;
+  endOffset: number;
+  lag: number;
+}
+interface ProjectionListJson {
+  kafka: { reachable: boolean; error: string | null };
+  projections: {
+    name: string;
+    kind: string | null;
+    rebuildable: boolean;
+    activeVersion: number;
+    status: string;
+    consumerGroup: string;
+    members: number | null;
+    appliedStreams: number | null;
+    lag: number | null;
+    topics: { topic: string; lag: number | null }[];
+    partitions: LagJson[];
+    checkpoints: { topic: string; partition: number; offset: number; updatedAt: string }[];
+  }[];
+  consumerGroups:
+    | {
+        groupId: string;
+        kind: string;
+        name: string;
+        version: number | null;
+        active: boolean | null;
+        status: string;
+        members: number;
+        lag: number;
+        topics: { topic: string; lag: number }[];
+        partitions: LagJson[];
+      }[]
+    | null;
+}
+
 const outboxEmpty = () =>
   waitUntil(
     async () => Number((await sys.write.db('outbox').count({ n: '*' }).first())?.n) === 0,
@@ -74,10 +115,14 @@ const outboxEmpty = () =>
 /** Every order stream applied by the live (v1) projection, and its group's offsets committed to the ends. */
 async function projectionCaughtUp(): Promise<void> {
   await projectionCaughtUpWith(sys.write.db, ORDERS_PROJECTION, 1, 'ordering.order');
+  await groupCaughtUp(groupIdOf(sys.config.topicPrefix, { name: ORDERS_PROJECTION, version: 1 }));
+}
+
+/** A consumer group's offsets on the order topic committed up to its ends. */
+async function groupCaughtUp(groupId: string): Promise<void> {
   const admin = testKafka().admin();
   await admin.connect();
   try {
-    const groupId = groupIdOf(sys.config.topicPrefix, { name: ORDERS_PROJECTION, version: 1 });
     await waitUntil(
       async () => {
         const ends = await admin.fetchTopicOffsets(topic('ordering.order'));
@@ -245,25 +290,20 @@ describe('ledger --json output', () => {
 
   it('projections list: active version, status, lag per partition, streams applied', async () => {
     await projectionCaughtUp();
-    const { projections } = await ledgerJson<{
-      projections: {
-        name: string;
-        rebuildable: boolean;
-        activeVersion: number;
-        status: string;
-        consumerGroup: string;
-        members: number;
-        appliedStreams: number;
-        lag: number;
-        partitions: {
-          topic: string;
-          partition: number;
-          committedOffset: number | null;
-          endOffset: number;
-          lag: number;
-        }[];
-      }[];
-    }>(['projections', 'list']);
+    await groupCaughtUp(groupIdOf(sys.config.topicPrefix, { name: ORDER_STATUS_PROJECTION, version: 1 }));
+    // A saga's consumer group, as sagas/main.ts names them, that has read nothing yet: all of the topic is its lag.
+    const sagaGroup = `${sys.config.topicPrefix}saga.order-payment`;
+    const admin = testKafka().admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(topic('ordering.order'));
+    await admin.setOffsets({
+      groupId: sagaGroup,
+      topic: topic('ordering.order'),
+      partitions: ends.map((p) => ({ partition: p.partition, offset: '0' })),
+    });
+    await admin.disconnect();
+    const { projections, consumerGroups, kafka } = await ledgerJson<ProjectionListJson>(['projections', 'list']);
+    expect(kafka).toEqual({ reachable: true, error: null });
     const orders = projections.find((p) => p.name === ORDERS_PROJECTION);
     const orderStreams = Number(
       (await sys.write.db('streams').where('stream_type', 'ordering.order').count({ n: '*' }).first())?.n,
@@ -284,6 +324,75 @@ describe('ledger --json output', () => {
       expect(p.endOffset - (p.committedOffset ?? 0)).toBe(0);
     }
     expect(orders!.partitions.reduce((n, p) => n + p.endOffset, 0)).toBeGreaterThan(0);
+    expect(orders!.topics).toEqual([{ topic: topic('ordering.order'), lag: 0 }]);
+    expect(orders!.checkpoints.length).toBeGreaterThan(0);
+
+    // Every projection of projections/contexts.ts, the Redis one included, with its lag.
+    expect(projections.map((p) => p.name).sort()).toEqual(allProjections.map((p) => p.name).sort());
+    const status = projections.find((p) => p.name === ORDER_STATUS_PROJECTION);
+    expect(status).toMatchObject({
+      kind: 'custom',
+      rebuildable: true,
+      activeVersion: 1,
+      status: 'running',
+      appliedStreams: orderStreams,
+      lag: 0,
+      topics: [{ topic: topic('ordering.order'), lag: 0 }],
+      checkpoints: [],
+    });
+
+    // Every consumer group of the deployment: the projections' and the saga's, with lag per topic.
+    const groups = new Map(consumerGroups!.map((g) => [g.groupId, g]));
+    for (const p of projections)
+      expect(groups.get(p.consumerGroup)).toMatchObject({ kind: 'projection', active: true });
+    const total = ends.reduce((n, p) => n + Number(p.high), 0);
+    expect(groups.get(sagaGroup)).toEqual({
+      groupId: sagaGroup,
+      kind: 'saga',
+      name: 'order-payment',
+      version: null,
+      active: null,
+      status: 'stopped',
+      members: 0,
+      lag: total,
+      topics: [{ topic: topic('ordering.order'), lag: total }],
+      partitions: expect.any(Array),
+    });
+
+    const human = await ledger(['projections', 'list']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`${ORDER_STATUS_PROJECTION} v1  running`);
+    expect(human.stdout).toMatch(new RegExp(`${sagaGroup.replace(/\./g, '\\.')}\\s+saga`));
+  });
+
+  it('projections list with Kafka unreachable: what PostgreSQL knows, Kafka named, exit 1, no stack trace', async () => {
+    const started = Date.now();
+    const run = await ledger(['--json', 'projections', 'list'], { KAFKA_BROKERS: '127.0.0.1:1' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^ledger: cannot reach Kafka at 127\.0\.0\.1:1 \(ECONNREFUSED\): consumer groups and lag unknown, shown is what PostgreSQL knows\n$/,
+    );
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const listed = JSON.parse(run.stdout) as ProjectionListJson;
+    expect(listed.kafka).toEqual({ reachable: false, error: 'cannot reach Kafka at 127.0.0.1:1 (ECONNREFUSED)' });
+    expect(listed.consumerGroups).toBeNull();
+    const orders = listed.projections.find((p) => p.name === ORDERS_PROJECTION)!;
+    expect(orders).toMatchObject({ activeVersion: 1, status: 'unknown', members: null, lag: null, partitions: [] });
+    expect(orders.topics).toEqual([{ topic: topic('ordering.order'), lag: null }]);
+    const stored = await sys.read.readDb('projection_checkpoints').where('projection', `${ORDERS_PROJECTION}@1`);
+    expect(orders.checkpoints.map((c) => [c.topic, c.partition, c.offset]).sort()).toEqual(
+      stored.map((r) => [r.topic, r.partition, Number(r.offset)]).sort(),
+    );
+    expect(listed.projections.find((p) => p.name === ORDER_STATUS_PROJECTION)).toMatchObject({
+      status: 'unknown',
+      lag: null,
+    });
+
+    const human = await ledger(['projections', 'list'], { KAFKA_BROKERS: '127.0.0.1:1' });
+    expect(human.code).toBe(1);
+    expect(human.stdout).toContain(`${ORDERS_PROJECTION} v1  unknown  lag unknown`);
+    expect(human.stdout).toContain('CHECKPOINT');
+    expect(human.stderr).not.toMatch(/\n\s+at /);
   });
 });
 
@@ -683,7 +792,7 @@ describe('ledger failures', () => {
     ],
     [
       'Kafka',
-      ['projections', 'list'],
+      ['dlq', 'list'],
       { KAFKA_BROKERS: '127.0.0.1:1' },
       /^ledger: cannot reach Kafka at 127\.0\.0\.1:1 \(ECONNREFUSED\)\n$/,
     ],

@@ -5,13 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type LiveOrderStatus,
   liveKeys,
+  orderCount,
   orderStatus,
   orderStatusKeys,
   orderStatusRedisProjection,
+  orderStatusRedisRebuild,
   statusCounts,
   unlinkMatching,
 } from '../../projections/ordering/order-status-redis.js';
 import { loadConfig } from '../../runtime/config.js';
+import { observingBatch } from '../../runtime/consumer/observe.js';
 import type { BatchSource, ProjectedEvent } from '../../runtime/consumer/types.js';
 import { uniqueSuffix } from '../support/env.js';
 
@@ -453,6 +456,173 @@ describe('order status in Redis', () => {
     expect(await statusCounts(redis, prefix, 1)).toEqual({ ...zero, CONFIRMED: 1 });
     expect(await live.messages()).toEqual([]);
     expect(await redis.exists(liveKeys(prefix).order(o.orderId), liveKeys(prefix).customer('c1'))).toBe(0);
+    await live.close();
+  });
+});
+
+// ---- lost state, rebuild, duplicates ----------------------------------------------------------------------
+
+/** A dump with the version taken out of the read model's keys, to compare two versions of it. */
+const unversioned = (d: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(d).map(([k, v]) => [k.replace(/^ordering:v\d+:/, 'ordering:v*:'), v]));
+
+/** Last entry id of every live stream under a prefix: where a subscriber that saw everything would resume. */
+async function lastIds(prefix: string): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}live:*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of found) {
+      const last = (await redis.xrevrange(key, '+', '-', 'COUNT', 1))[0];
+      if (last) ids.set(key, last[0]);
+    }
+  } while (cursor !== '0');
+  return ids;
+}
+
+/** What a consumer reports while it applies a batch (see runtime/consumer/observe.ts). */
+async function observed(apply: () => Promise<unknown>) {
+  const tally = { duplicates: 0, withoutState: 0 };
+  await observingBatch(
+    {
+      duplicatesSkipped: (n) => {
+        tally.duplicates += n;
+      },
+      stateMissing: (n) => {
+        tally.withoutState += n;
+      },
+    },
+    apply,
+  );
+  return tally;
+}
+
+describe('lost state and rebuilds', () => {
+  /** Three orders of three customers through a few steps each, in store order. */
+  function history() {
+    const o1 = order('rc1', 'rr1', 1200);
+    const o2 = order('rc2', 'rr1', 800);
+    const o3 = order('rc3', 'rr2', 500);
+    return [
+      o1.placed(),
+      o2.placed(),
+      o1.next('OrderConfirmed'),
+      o3.placed(),
+      o1.next('OrderAccepted'),
+      o2.next('OrderCancelled'),
+      o1.next('OrderPreparationStarted'),
+      o3.next('OrderConfirmed'),
+      o1.next('OrderReadyForPickup'),
+    ];
+  }
+
+  it('skips and reports an event of an order it has no state for (Redis lost it), inventing nothing', async () => {
+    const prefix = freshPrefix();
+    const projection = orderStatusRedisProjection(redis, { keyPrefix: prefix });
+    const o = order('lc1', 'lr1');
+    const [placed, confirmed] = [o.placed(), o.next('OrderConfirmed')];
+    const other = order('lc2', 'lr1').placed();
+    await projection.applyBatch([placed], source);
+    await unlinkMatching(redis, `${prefix}*`); // Redis restarted without persistence
+    const tally = await observed(() => projection.applyBatch([confirmed, other], source));
+    expect(tally).toEqual({ duplicates: 0, withoutState: 1 });
+    // The order with lost state stays unknown (no partial hash without customer or total); new orders go on.
+    expect(await orderStatus(redis, prefix, 1, o.orderId)).toBeNull();
+    expect(await statusCounts(redis, prefix, 1)).toEqual({ ...zero, PENDING: 1 });
+  });
+
+  it('reports redeliveries where it skips them: in the fold and in the script', async () => {
+    const prefix = freshPrefix();
+    const projection = orderStatusRedisProjection(redis, { keyPrefix: prefix });
+    const events = history();
+    expect(await observed(() => projection.applyBatch(events, source))).toEqual({ duplicates: 0, withoutState: 0 });
+    expect(await observed(() => projection.applyBatch(events, source))).toEqual({
+      duplicates: events.length,
+      withoutState: 0,
+    });
+    // Two consumers at once (a rebalance): whichever finds them applied counts them, together once per copy.
+    const fresh = [order('dc1', 'dr1').placed()];
+    const both = await observed(() =>
+      Promise.all([projection.applyBatch(fresh, source), projection.applyBatch(fresh, source)]),
+    );
+    expect(both).toEqual({ duplicates: 1, withoutState: 0 });
+  });
+
+  it('rebuilds a version after Redis lost everything: hashes, counters and live streams as a fresh build, nothing published', async () => {
+    const events = history();
+    // The fresh build: what the projector makes of the same history on an empty Redis.
+    const builtFresh = freshPrefix();
+    const fresh = orderStatusRedisProjection(redis, { keyPrefix: builtFresh });
+    for (let i = 0; i < events.length; i += 2) await fresh.applyBatch(events.slice(i, i + 2), source);
+    const expected = unversioned(await dump(builtFresh));
+
+    const prefix = freshPrefix();
+    const projection = orderStatusRedisProjection(redis, { keyPrefix: prefix, version: 1 });
+    for (let i = 0; i < events.length; i += 3) await projection.applyBatch(events.slice(i, i + 3), source);
+    expect(unversioned(await dump(prefix))).toEqual(expected);
+    const seen = await lastIds(prefix);
+    const live = await listen(prefix);
+    await live.messages(); // what the live build published: not this test's business
+
+    await unlinkMatching(redis, `${prefix}*`); // Redis restarted without persistence
+    const target = orderStatusRedisRebuild(redis, { keyPrefix: prefix, version: 2 });
+    await target.reset();
+    let applied = 0;
+    for (let i = 0; i < events.length; i += 4) applied += await target.apply(events.slice(i, i + 4));
+    expect(applied).toBe(events.length);
+
+    const rebuilt = await dump(prefix);
+    expect(Object.keys(rebuilt).some((k) => k.startsWith('ordering:v1:'))).toBe(false);
+    expect(unversioned(rebuilt)).toEqual(expected);
+    expect(await orderCount(redis, prefix, 2)).toBe(3);
+    // History is not news: nothing went out on the channel, and a subscriber resuming from the last id it was
+    // sent before the loss is not sent the same entries again (restored ids come from the recorded times).
+    expect(await live.messages()).toEqual([]);
+    for (const [key, id] of seen) expect(await redis.xrange(key, `(${id}`, '+'), key).toEqual([]);
+    // Applying the history again changes nothing (a rebuild that is run twice, or the seeded group's overlap).
+    await target.apply(events);
+    expect(await dump(prefix)).toEqual(rebuilt);
+    await live.close();
+  });
+
+  it('rebuilds beside a healthy live version without touching the live streams; drop leaves them', async () => {
+    const events = history();
+    const prefix = freshPrefix();
+    const v1 = orderStatusRedisProjection(redis, { keyPrefix: prefix, version: 1 });
+    await v1.applyBatch(events, source);
+    const before = await dump(prefix);
+    const live = await listen(prefix);
+    const target = orderStatusRedisRebuild(redis, { keyPrefix: prefix, version: 2 });
+    await target.reset();
+    await target.apply(events);
+    const after = await dump(prefix);
+    const liveOnly = (d: Record<string, unknown>) => Object.entries(d).filter(([k]) => k.startsWith('live:'));
+    expect(liveOnly(after)).toEqual(liveOnly(before));
+    expect(await live.messages()).toEqual([]);
+    expect(await orderStatus(redis, prefix, 2, String(events[0]!.data.orderId))).toEqual(
+      await orderStatus(redis, prefix, 1, String(events[0]!.data.orderId)),
+    );
+    // The old version dropped: its hashes and counters go, the shared live streams and the new version stay.
+    await orderStatusRedisRebuild(redis, { keyPrefix: prefix, version: 1 }).drop();
+    const left = await dump(prefix);
+    expect(Object.keys(left).some((k) => k.startsWith('ordering:v1:'))).toBe(false);
+    expect(liveOnly(left)).toEqual(liveOnly(before));
+    expect(unversioned(left)).toEqual(unversioned(before));
+    await live.close();
+  });
+
+  it('a live version that lags behind a rebuild publishes nothing twice: it finds the streams ahead and skips', async () => {
+    const events = history();
+    const prefix = freshPrefix();
+    const target = orderStatusRedisRebuild(redis, { keyPrefix: prefix, version: 2 });
+    await target.reset();
+    await target.apply(events);
+    const streams = Object.entries(await dump(prefix)).filter(([k]) => k.startsWith('live:'));
+    const live = await listen(prefix);
+    await orderStatusRedisProjection(redis, { keyPrefix: prefix, version: 1 }).applyBatch(events, source);
+    expect(await live.messages()).toEqual([]);
+    expect(Object.entries(await dump(prefix)).filter(([k]) => k.startsWith('live:'))).toEqual(streams);
     await live.close();
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWriteSide } from '../../commands/write-side.js';
 import { ordersReadModel, ordersTables } from '../../projections/ordering/orders.js';
@@ -130,6 +131,56 @@ describe('what a projection dead-letters', () => {
       const topics = await check.listTopics();
       await check.disconnect();
       expect(topics.filter((t) => t.startsWith(`${topic}.dlq.`))).toEqual([]);
+    } finally {
+      await runner.stop();
+      await producer.disconnect();
+      await write.close();
+      await database.drop();
+    }
+  });
+
+  it('counts redelivered events it skips as duplicates, per consumer, in projection_duplicates_skipped_total', async () => {
+    const config = testConfig('postgres://postgres@127.0.0.1:5432/postgres');
+    const logger = createLogger('projfail', 'silent');
+    const kafka = createKafka(config.kafkaBrokers, 'projfail-dup', logger);
+    const topic = `${config.topicPrefix}test.recording`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [topic], 1);
+    await admin.disconnect();
+    const database = await createTestDatabase('projfaildup');
+    const write = await openWriteSide({ ...config, databaseUrl: database.url });
+    const producer = kafka.producer();
+    await producer.connect();
+    const message = (stream: string, eventId: string) => ({
+      key: stream,
+      value: write.codec.encode('RestaurantOpened', { restaurantId: 'r', openedAt: new Date().toISOString() }).payload,
+      headers: { 'event-id': eventId, 'stream-id': stream, 'stream-version': '1', 'global-position': '1' },
+    });
+    // The same events delivered twice (a producer retry, a replay): the second copies are skipped and counted.
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    const streams = ids.map((_, i) => `dup-${uniqueSuffix()}-${i}`);
+    const model = recordingModel({ outageUntil: 0 });
+    await producer.send({ topic, messages: streams.map((s, i) => message(s, ids[i]!)) });
+    await producer.send({ topic, messages: streams.map((s, i) => message(s, ids[i]!)) });
+    const metrics = new Registry();
+    const runner = new ProjectionRunner(kafka, producer, write.codec, postgresProjection(db, model), logger, {
+      topicPrefix: config.topicPrefix,
+      metrics,
+    });
+    const label = `${model.name}.v1`;
+    const counted = async (name: string) =>
+      (await metrics.getSingleMetric(name)!.get()).values.find((v) => v.labels.projection === label)?.value ?? 0;
+    await runner.start();
+    try {
+      await waitUntil(
+        async () => (await counted('projection_events_applied_total')) === 6,
+        30_000,
+        'both copies of the three events',
+      );
+      expect(await counted('projection_duplicates_skipped_total')).toBe(3);
+      expect(await counted('projection_events_without_state_total')).toBe(0);
+      expect(Number((await db('applied').whereIn('stream_id', streams).count({ n: '*' }).first())?.n)).toBe(3);
     } finally {
       await runner.stop();
       await producer.disconnect();

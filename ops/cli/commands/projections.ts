@@ -1,51 +1,90 @@
 import type { Command } from 'commander';
 import type { Admin } from 'kafkajs';
 import type { Knex } from 'knex';
-import type { PostgresProjectionEntry } from '../../../projections/context.js';
-import { findProjection, rebuildableProjections } from '../../../projections/contexts.js';
+import type { ProjectionEntry } from '../../../projections/context.js';
+import {
+  allProjections,
+  findProjection,
+  type RebuildableProjection,
+  rebuildableProjections,
+} from '../../../projections/contexts.js';
 import type { IsolationReport } from '../../../projections/runtime/isolation.js';
-import { rebuildPostgresProjection } from '../../../projections/runtime/rebuild.js';
+import { rebuildProjection } from '../../../projections/runtime/rebuild.js';
 import { ensureRuntimeTables, versionKey } from '../../../projections/runtime/tables.js';
 import { activeVersion } from '../../../projections/runtime/versions.js';
 import { groupIdOf } from '../../../runtime/consumer/types.js';
+import {
+  GroupReader,
+  type GroupStatus,
+  type GroupView,
+  isKafkaError,
+  type PartitionLag,
+  parseGroupId,
+  statusOf,
+  type TopicLag,
+} from '../consumer-groups.js';
 import { type ActionContext, action } from '../context.js';
-import { CliError } from '../errors.js';
-import { partitionRanges } from '../kafka-read.js';
+import { CliError, firstLine, serviceFailure } from '../errors.js';
 import { nonNegativeInt, positiveInt } from '../options.js';
 import { type CliIo, duration, isolatedLines, table } from '../output.js';
 import { Progress } from '../progress.js';
 import { projectionEnv } from '../projection-env.js';
 import { tableExists } from '../sql.js';
 
-export type ProjectionStatus = 'running' | 'rebalancing' | 'stopped' | 'not started' | 'unknown';
+export type ProjectionStatus = GroupStatus;
+export type { PartitionLag, TopicLag };
 
-export interface PartitionLag {
+/** A row of `projection_checkpoints`: the offset of the last message a PostgreSQL read model applied. */
+export interface Checkpoint {
   readonly topic: string;
   readonly partition: number;
-  /** The group's committed offset (the next message it will read); null when it has committed nothing. */
-  readonly committedOffset: number | null;
-  readonly endOffset: number;
-  readonly lag: number;
+  readonly offset: number;
+  readonly updatedAt: string;
 }
 
 export interface ProjectionInfo {
   readonly name: string;
-  /** Whether `projections rebuild` and `replay --to-projection` know it (ops/cli/rebuildable.ts). */
+  /** Its storage: `postgres`, `custom` (Redis), or null for one only the read database knows (not in this build). */
+  readonly kind: ProjectionEntry['kind'] | null;
+  /** Whether `projections rebuild` and `drop` know it. */
   readonly rebuildable: boolean;
   readonly activeVersion: number;
   /** From the consumer group of the active version: members consuming (running), none (stopped), no group. */
   readonly status: ProjectionStatus;
   readonly consumerGroup: string;
+  /** Null when Kafka is unreachable. */
+  readonly members: number | null;
+  /** Streams the active version holds (rows of projection_streams; the Redis status counts its orders); null when unknown. */
+  readonly appliedStreams: number | null;
+  /** Sum of the partitions' lag; null when Kafka is unreachable. */
+  readonly lag: number | null;
+  readonly topics: readonly TopicLag[];
+  readonly partitions: readonly PartitionLag[];
+  /** What the read database recorded of the active version's progress (PostgreSQL read models only). */
+  readonly checkpoints: readonly Checkpoint[];
+}
+
+export interface ConsumerGroupInfo {
+  readonly groupId: string;
+  readonly kind: 'projection' | 'saga';
+  /** The projection's or the saga's name. */
+  readonly name: string;
+  /** The projection version it feeds; null for a saga. */
+  readonly version: number | null;
+  /** Whether it feeds the version reads use; null for a saga. */
+  readonly active: boolean | null;
+  readonly status: ProjectionStatus;
   readonly members: number;
-  /** Streams the active version has applied events of (rows of projection_streams). */
-  readonly appliedStreams: number;
-  /** Sum of the partitions' lag. */
   readonly lag: number;
+  readonly topics: readonly TopicLag[];
   readonly partitions: readonly PartitionLag[];
 }
 
 export interface ProjectionList {
+  readonly kafka: { readonly reachable: boolean; readonly error: string | null };
   readonly projections: readonly ProjectionInfo[];
+  /** Every consumer group of the deployment; null when Kafka is unreachable. */
+  readonly consumerGroups: readonly ConsumerGroupInfo[] | null;
 }
 
 export interface RebuildResult {
@@ -65,23 +104,6 @@ export interface RebuildResult {
   };
 }
 
-const statusOf = (state: string | undefined): ProjectionStatus => {
-  switch (state) {
-    case 'Stable':
-      return 'running';
-    case 'PreparingRebalance':
-    case 'CompletingRebalance':
-      return 'rebalancing';
-    case 'Empty':
-      return 'stopped';
-    case 'Dead':
-    case undefined:
-      return 'not started';
-    default:
-      return 'unknown';
-  }
-};
-
 async function describeGroup(admin: Admin, groupId: string): Promise<{ status: ProjectionStatus; members: number }> {
   const { groups } = await admin.describeGroups([groupId]);
   const group = groups[0];
@@ -90,85 +112,219 @@ async function describeGroup(admin: Admin, groupId: string): Promise<{ status: P
 
 const hasRuntimeTables = (db: Knex): Promise<boolean> => tableExists(db, 'projection_versions');
 
-/** Names and active versions: the known projections, plus any other the read database has a trace of. */
-async function projectionVersions(db: Knex): Promise<Map<string, { version: number; rebuildable: boolean }>> {
-  const found = new Map<string, { version: number; rebuildable: boolean }>();
-  for (const p of rebuildableProjections) found.set(p.name, { version: p.initialVersion, rebuildable: true });
-  if (!(await hasRuntimeTables(db))) return found;
+interface Known {
+  version: number;
+  readonly entry: ProjectionEntry | null;
+}
+
+/** Names and active versions: every projection of this build, plus any other the read database has a trace of. */
+async function projectionVersions(db: Knex, runtime: boolean): Promise<Map<string, Known>> {
+  const found = new Map<string, Known>();
+  for (const entry of allProjections) found.set(entry.name, { version: entry.initialVersion, entry });
+  if (!runtime) return found;
   const checkpoints: { projection: string }[] = await db('projection_checkpoints').distinct('projection');
   for (const { projection } of checkpoints) {
     const at = projection.lastIndexOf('@');
     const name = projection.slice(0, at);
     const version = Number(projection.slice(at + 1));
     const known = found.get(name);
-    if (at > 0 && !known) found.set(name, { version, rebuildable: false });
-    else if (known && !known.rebuildable) known.version = Math.max(known.version, version);
+    if (at > 0 && !known) found.set(name, { version, entry: null });
+    else if (known && !known.entry) known.version = Math.max(known.version, version);
   }
   const active: { name: string; active_version: number }[] = await db('projection_versions').select();
   for (const row of active) {
-    found.set(row.name, { version: row.active_version, rebuildable: findProjection(row.name) !== undefined });
+    const known = found.get(row.name);
+    if (known) known.version = row.active_version;
+    else found.set(row.name, { version: row.active_version, entry: null });
   }
   return found;
 }
 
-async function lagOf(ctx: ActionContext, admin: Admin, groupId: string, topics: readonly string[]) {
-  const existing = new Set(await admin.listTopics());
-  const committed = await admin.fetchOffsets({ groupId });
-  const names = [...new Set([...topics, ...committed.map((t) => t.topic)])].filter((t) => existing.has(t)).sort();
-  const partitions: PartitionLag[] = [];
-  for (const topic of names) {
-    const offsets = committed.find((t) => t.topic === topic)?.partitions ?? [];
-    for (const range of await partitionRanges(admin, topic)) {
-      const raw = Number(offsets.find((p) => p.partition === range.partition)?.offset ?? -1);
-      const committedOffset = raw >= 0 ? raw : null;
-      // Without a commit, a new group starts at the beginning (the runner's default): all of it is lag.
-      const lag = Math.max(0, range.high - (committedOffset ?? range.low));
-      partitions.push({ topic, partition: range.partition, committedOffset, endOffset: range.high, lag });
+async function checkpointsOf(db: Knex, key: string): Promise<Checkpoint[]> {
+  const rows: { topic: string; partition: number; offset: string | number; updated_at: Date }[] = await db(
+    'projection_checkpoints',
+  )
+    .where('projection', key)
+    .orderBy(['topic', 'partition'])
+    .select('topic', 'partition', 'offset', 'updated_at');
+  return rows.map((r) => ({
+    topic: r.topic,
+    partition: r.partition,
+    offset: Number(r.offset),
+    updatedAt: r.updated_at.toISOString(),
+  }));
+}
+
+/** Streams a version holds: the projection's own count when it has one, else its projection_streams rows. */
+async function appliedStreamsOf(ctx: ActionContext, db: Knex, runtime: boolean, name: string, version: number) {
+  const rebuildable = findProjection(name);
+  if (rebuildable?.appliedStreams) {
+    try {
+      return await rebuildable.appliedStreams(version, projectionEnv(ctx.services));
+    } catch (error) {
+      ctx.out.note(`${name} v${version}: streams applied unknown (${firstLine(error)})`);
+      return null;
     }
   }
-  const missing = topics.filter((t) => !existing.has(t));
-  if (missing.length > 0) ctx.out.note(`topic not created yet: ${missing.join(', ')}`);
-  return partitions;
+  if (!runtime) return 0;
+  const row = await db('projection_streams').where('projection', versionKey(name, version)).count({ n: '*' }).first();
+  return Number(row?.n ?? 0);
+}
+
+/** What Kafka says of the deployment's groups; throws what Kafka threw. */
+async function kafkaView(ctx: ActionContext, known: ReadonlyMap<string, Known>) {
+  const prefix = ctx.config.topicPrefix;
+  const reader = new GroupReader(await ctx.services.admin());
+  const wanted = new Map<string, string[]>();
+  for (const [name, { version, entry }] of known) {
+    wanted.set(
+      groupIdOf(prefix, { name, version }),
+      (entry?.topics ?? []).map((t) => prefix + t),
+    );
+  }
+  for (const groupId of await reader.deploymentGroups(prefix)) {
+    if (wanted.has(groupId)) continue;
+    const parsed = parseGroupId(prefix, groupId);
+    const entry = parsed?.kind === 'projection' ? known.get(parsed.name)?.entry : undefined;
+    wanted.set(
+      groupId,
+      (entry?.topics ?? []).map((t) => prefix + t),
+    );
+  }
+  return { views: await reader.views(wanted), reader };
+}
+
+function missingTopicsNote(ctx: ActionContext, reader: GroupReader): void {
+  if (reader.missingTopics.size > 0) {
+    ctx.out.note(`topic not created yet: ${[...reader.missingTopics].sort().join(', ')}`);
+  }
 }
 
 async function list(ctx: ActionContext): Promise<ProjectionList> {
   const db = await ctx.services.readDb();
-  const admin = await ctx.services.admin();
   const prefix = ctx.config.topicPrefix;
-  const projections: ProjectionInfo[] = [];
   const runtime = await hasRuntimeTables(db);
-  for (const [name, { version, rebuildable }] of await projectionVersions(db)) {
+  const known = await projectionVersions(db, runtime);
+
+  let views: Map<string, GroupView> | null = null;
+  let kafkaError: string | null = null;
+  try {
+    const seen = await kafkaView(ctx, known);
+    views = seen.views;
+    missingTopicsNote(ctx, seen.reader);
+  } catch (error) {
+    // Kafka down is no reason to show nothing: the read database still knows versions and checkpoints.
+    if (!isKafkaError(error)) throw error;
+    kafkaError = serviceFailure('Kafka', ctx.services.kafkaAddress, error).message;
+  }
+
+  const projections: ProjectionInfo[] = [];
+  for (const [name, { version, entry }] of known) {
     const groupId = groupIdOf(prefix, { name, version });
-    const group = await describeGroup(admin, groupId);
-    const topics = (findProjection(name)?.topics ?? []).map((t) => prefix + t);
-    const partitions = await lagOf(ctx, admin, groupId, topics);
-    const applied = runtime
-      ? await db('projection_streams').where('projection', versionKey(name, version)).count({ n: '*' }).first()
-      : undefined;
+    const view = views?.get(groupId);
+    const key = versionKey(name, version);
     projections.push({
       name,
-      rebuildable,
+      kind: entry?.kind ?? null,
+      rebuildable: findProjection(name) !== undefined,
       activeVersion: version,
-      status: group.status,
+      status: view?.status ?? 'unknown',
       consumerGroup: groupId,
-      members: group.members,
-      appliedStreams: Number(applied?.n ?? 0),
-      lag: partitions.reduce((n, p) => n + p.lag, 0),
-      partitions,
+      members: view?.members ?? null,
+      appliedStreams: await appliedStreamsOf(ctx, db, runtime, name, version),
+      lag: view?.lag ?? null,
+      topics: view?.topics ?? (entry?.topics ?? []).map((t) => ({ topic: prefix + t, lag: null })),
+      partitions: view?.partitions ?? [],
+      checkpoints: runtime ? await checkpointsOf(db, key) : [],
     });
   }
-  return { projections };
+
+  const activeGroups = new Set(projections.map((p) => p.consumerGroup));
+  const consumerGroups = views
+    ? [...views]
+        .map(([groupId, view]): ConsumerGroupInfo => {
+          const parsed = parseGroupId(prefix, groupId) ?? {
+            kind: 'projection' as const,
+            name: groupId.slice(prefix.length),
+            version: null,
+          };
+          return {
+            groupId,
+            kind: parsed.kind,
+            name: parsed.name,
+            version: parsed.version,
+            active: parsed.kind === 'saga' ? null : activeGroups.has(groupId),
+            ...view,
+          };
+        })
+        .sort((a, b) => a.groupId.localeCompare(b.groupId))
+    : null;
+  return { kafka: { reachable: views !== null, error: kafkaError }, projections, consumerGroups };
+}
+
+function partitionLines(partitions: readonly PartitionLag[]): string[] {
+  const rows = partitions.map((x) => [
+    x.topic,
+    String(x.partition),
+    x.committedOffset === null ? '-' : String(x.committedOffset),
+    String(x.endOffset),
+    String(x.lag),
+  ]);
+  return table(['TOPIC', 'PARTITION', 'COMMITTED', 'END', 'LAG'], rows)
+    .split('\n')
+    .map((l) => `  ${l}`);
+}
+
+function renderList(r: ProjectionList): string {
+  const blocks = r.projections.map((p) => {
+    const members = p.members !== null && p.members > 0 ? ` (${p.members} member(s))` : '';
+    const head =
+      `${p.name} v${p.activeVersion}  ${p.status}${members}  lag ${p.lag ?? 'unknown'}  ` +
+      `streams applied ${p.appliedStreams ?? 'unknown'}${p.kind === 'custom' ? '  (redis)' : ''}` +
+      `${p.rebuildable ? '' : '  (not rebuildable)'}`;
+    const lines = [head, `  group ${p.consumerGroup}`];
+    if (p.partitions.length > 0) lines.push(...partitionLines(p.partitions));
+    else if (r.kafka.reachable) lines.push('  no partitions');
+    if (!r.kafka.reachable && p.checkpoints.length === 0) lines.push('  no checkpoints in PostgreSQL');
+    if (!r.kafka.reachable && p.checkpoints.length > 0) {
+      const rows = p.checkpoints.map((c) => [c.topic, String(c.partition), String(c.offset), c.updatedAt]);
+      lines.push(
+        ...table(['TOPIC', 'PARTITION', 'CHECKPOINT', 'UPDATED'], rows)
+          .split('\n')
+          .map((l) => `  ${l}`),
+      );
+    }
+    return lines.join('\n');
+  });
+  if (r.consumerGroups) {
+    const rows = r.consumerGroups.map((g) => [
+      g.groupId,
+      g.kind,
+      g.version === null ? '-' : `v${g.version}${g.active ? ' (active)' : ''}`,
+      g.status,
+      String(g.members),
+      String(g.lag),
+      g.topics.map((t) => `${t.topic}: ${t.lag}`).join(', ') || '-',
+    ]);
+    blocks.push(
+      `consumer groups:\n${table(['GROUP', 'KIND', 'VERSION', 'STATUS', 'MEMBERS', 'LAG', 'LAG BY TOPIC'], rows)}`,
+    );
+  } else {
+    blocks.push(`consumer groups: unknown (${r.kafka.error}); shown above is what PostgreSQL knows`);
+  }
+  return blocks.join('\n\n');
 }
 
 /** Drops one version's storage, its runtime rows and its consumer group. */
-async function dropVersion(ctx: ActionContext, projection: PostgresProjectionEntry, version: number): Promise<void> {
-  const db = await ctx.services.readDb();
+async function dropVersion(ctx: ActionContext, projection: RebuildableProjection, version: number): Promise<void> {
   const admin = await ctx.services.admin();
   const env = projectionEnv(ctx.services);
   const stillRead = await projection.readsFrom?.(version, env);
   if (stillRead) throw new CliError(`${projection.name} v${version} is still read: ${stillRead}; nothing dropped`);
-  const model = await projection.model(version, env);
-  await model.dropTables(db);
+  const target = await projection.target(version, env);
+  await target.drop();
+  // Whatever the storage, the version's rows in the runtime tables go too (none but stale ones for Redis).
+  const db = await ctx.services.readDb();
   const key = versionKey(projection.name, version);
   await db('projection_streams').where('projection', key).delete();
   await db('projection_checkpoints').where('projection', key).delete();
@@ -177,7 +333,7 @@ async function dropVersion(ctx: ActionContext, projection: PostgresProjectionEnt
   });
 }
 
-function knownProjection(ctx: ActionContext, name: string): PostgresProjectionEntry {
+function knownProjection(ctx: ActionContext, name: string): RebuildableProjection {
   const projection = findProjection(name);
   if (!projection) {
     ctx.usage(`unknown projection ${name}; rebuildable: ${rebuildableProjections.map((p) => p.name).join(', ')}`);
@@ -194,7 +350,7 @@ interface RebuildOptions {
 
 async function rebuild(
   ctx: ActionContext,
-  projection: PostgresProjectionEntry,
+  projection: RebuildableProjection,
   opts: RebuildOptions,
 ): Promise<RebuildResult> {
   const readDb = await ctx.services.readDb();
@@ -210,11 +366,11 @@ async function rebuild(
   }
   const progress = new Progress(ctx.io.stderr, `rebuild ${projection.name} v${version}`);
   let last = { read: 0, total: 0 };
-  const result = await rebuildPostgresProjection({
+  const result = await rebuildProjection({
     store: await ctx.services.store(),
     readDb,
     codec: await ctx.services.codec(),
-    model: await projection.model(version, env),
+    target: await projection.target(version, env),
     topicPrefix: prefix,
     admin,
     batchSize: opts.batchSize,
@@ -235,7 +391,8 @@ async function rebuild(
     keptBecause = '--keep-old';
   } else {
     // Running projectors follow projection_versions (every few seconds) and leave the old version's group; wait
-    // for that hand-over, since a projector still consuming the old version would fail on its dropped tables.
+    // for that hand-over, since a projector still consuming the old version would fail on its dropped tables (or,
+    // in Redis, recreate keys of the dropped version).
     const oldGroup = groupIdOf(prefix, { name: projection.name, version: previous });
     const deadline = Date.now() + opts.handoverTimeout * 1000;
     let old = await describeGroup(admin, oldGroup);
@@ -272,23 +429,12 @@ export function registerProjections(program: Command, io: CliIo): void {
     .description('each projection: active version, consumer group status, lag per partition, streams applied')
     .action(
       action(io, async (ctx) => {
-        ctx.out.result(await list(ctx), (r) =>
-          r.projections
-            .map((p) => {
-              const head = `${p.name} v${p.activeVersion}  ${p.status}${p.members > 0 ? ` (${p.members} member(s))` : ''}  lag ${p.lag}  streams applied ${p.appliedStreams}${p.rebuildable ? '' : '  (not rebuildable)'}`;
-              if (p.partitions.length === 0) return `${head}\n  group ${p.consumerGroup}: no partitions`;
-              const rows = p.partitions.map((x) => [
-                x.topic,
-                String(x.partition),
-                x.committedOffset === null ? '-' : String(x.committedOffset),
-                String(x.endOffset),
-                String(x.lag),
-              ]);
-              const lines = table(['TOPIC', 'PARTITION', 'COMMITTED', 'END', 'LAG'], rows).split('\n');
-              return [head, `  group ${p.consumerGroup}`, ...lines.map((l) => `  ${l}`)].join('\n');
-            })
-            .join('\n\n'),
-        );
+        const result = await list(ctx);
+        ctx.out.result(result, renderList);
+        if (!result.kafka.reachable) {
+          // The answer is on stdout all the same; the exit code tells a script that lag and groups are missing.
+          throw new CliError(`${result.kafka.error}: consumer groups and lag unknown, shown is what PostgreSQL knows`);
+        }
       }),
     );
 

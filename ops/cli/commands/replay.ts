@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Message } from 'kafkajs';
 import { headersOf } from '../../../commands/relay/outbox-relay.js';
-import { findProjection, rebuildableProjections } from '../../../projections/contexts.js';
+import { findPostgresProjection, postgresProjections } from '../../../projections/contexts.js';
 import { decodeEach, type IsolationReport, PoisonIsolator } from '../../../projections/runtime/isolation.js';
 import { applyInTransaction } from '../../../projections/runtime/postgres.js';
 import { ensureRuntimeTables, versionKey } from '../../../projections/runtime/tables.js';
@@ -78,10 +78,8 @@ function selectorOf(ctx: ActionContext, opts: ReplayOptions): EventSelector {
     ctx.usage('--from-time must be before --to-time');
   }
   if (opts.toProjection !== undefined && opts.republish) ctx.usage('choose one target: --to-projection or --republish');
-  if (opts.toProjection !== undefined && !findProjection(opts.toProjection)) {
-    ctx.usage(
-      `unknown projection ${opts.toProjection}; known: ${rebuildableProjections.map((p) => p.name).join(', ')}`,
-    );
+  if (opts.toProjection !== undefined && !findPostgresProjection(opts.toProjection)) {
+    ctx.usage(`unknown projection ${opts.toProjection}; known: ${postgresProjections.map((p) => p.name).join(', ')}`);
   }
   if (opts.toProjection === undefined && !opts.republish && !opts.dryRun) {
     ctx.usage('choose a target: --to-projection <name> or --republish (or look first with --dry-run)');
@@ -108,7 +106,7 @@ async function replayIntoProjection(
   opts: ReplayOptions,
   selected: SelectionSummary,
 ): Promise<ReplayResult> {
-  const projection = findProjection(name)!; // checked by selectorOf
+  const projection = findPostgresProjection(name)!; // checked by selectorOf
   const storeDb = await ctx.services.storeDb();
   const readDb = await ctx.services.readDb();
   const dryRun = opts.dryRun === true;
