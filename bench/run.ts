@@ -3,6 +3,7 @@
 // on stdout, and writes bench/results/<timestamp>.json and bench/results/latest.md. Progress goes to stderr.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { generateSecrets } from '../ops/secrets.js';
 import { machineBusyPercent } from './lib/cpu.js';
 import { describeMachine, type Machine } from './lib/machine.js';
 import { progress, within } from './lib/progress.js';
@@ -104,6 +105,8 @@ function markdown(rows: readonly Row[], notes: readonly Note[], machine: Machine
 }
 
 async function main(): Promise<number> {
+  // The configuration has no secrets by default; the bench signs tokens, so it makes its own for the run.
+  for (const [name, value] of Object.entries(generateSecrets())) process.env[name] ||= value;
   const options = parseOptions(process.argv.slice(2));
   const watchdog = setTimeout(
     () => {

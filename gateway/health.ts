@@ -4,6 +4,7 @@ import type { HealthReport } from '../runtime/health.js';
 
 export interface HealthDeps {
   readonly check: () => Promise<HealthReport>;
+  /** Where the gateway records its HTTP metrics; served on METRICS_PORT, never on the API port (issue 12). */
   readonly metrics: Registry;
 }
 
@@ -22,9 +23,6 @@ export function healthPlugin(deps: HealthDeps) {
     app.get('/ready', async (_request, reply) => {
       const { up, body } = await report();
       return reply.status(up ? 200 : 503).send({ ready: up, dependencies: body.dependencies });
-    });
-    app.get('/metrics', async (_request, reply) => {
-      return reply.header('content-type', deps.metrics.contentType).send(await deps.metrics.metrics());
     });
   };
 }

@@ -24,6 +24,8 @@ export async function startGateway(config = loadConfig(), metrics = new Registry
   hub.start();
   const tokens = new TokenService(redis, {
     secret: config.jwtSecret,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
     accessTtlSeconds: config.accessTokenTtlSeconds,
     refreshTtlSeconds: config.refreshTokenTtlSeconds,
     keyPrefix: config.topicPrefix,

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import { bearerClaims, hasBearer } from './auth.js';
 import { body } from './errors.js';
 import type { TokenService } from './tokens.js';
 
@@ -31,12 +32,10 @@ export function rateLimiter(redis: Redis, tokens: TokenService, options: RateLim
     const window = Math.floor(now / options.windowMs);
     const keys = [`${prefix}ip:${request.ip}:${window}`];
     const limits = [options.ipMax];
-    const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (token) {
+    if (hasBearer(request)) {
       try {
-        // Verified once per request: authentication reuses the principal found here.
-        request.principal = tokens.verify(token);
-        keys.push(`${prefix}account:${request.principal.accountId}:${window}`);
+        // Verified once per request (authentication reuses it); the session is checked by authentication.
+        keys.push(`${prefix}account:${bearerClaims(tokens, request).accountId}:${window}`);
         limits.push(options.max);
       } catch {
         // An invalid token is refused by authentication; here it only counts against the IP.

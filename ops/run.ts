@@ -2,21 +2,44 @@
 // the local simulators of outside services the configuration points at (the payment provider unless
 // PAYMENT_PROVIDER=stripe). In production each role runs as its own process:
 // gateway/main.ts, commands/relay/main.ts, projections/main.ts, sagas/main.ts.
+// Secrets the environment does not set are generated once per checkout into .stack/secrets.env (see
+// ops/secrets.ts); Prometheus metrics of every role are served on 127.0.0.1:METRICS_PORT (9464), not the API.
+import { fileURLToPath } from 'node:url';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { startRelay } from '../commands/relay/main.js';
 import { startGateway } from '../gateway/main.js';
 import { startProjector } from '../projections/main.js';
-import { ConfigError, loadConfig } from '../runtime/config.js';
+import { ConfigError, loadConfig, readInt } from '../runtime/config.js';
 import { createLogger } from '../runtime/log.js';
+import { serveMetrics } from '../runtime/metrics-server.js';
 import { startSagas } from '../sagas/main.js';
 import { loadDemoData } from './demo/contexts.js';
+import { useCheckoutSecrets } from './secrets.js';
 import { localSimulators } from './simulators/index.js';
 
 const logger = createLogger('ledgerline');
+const secretsFile = fileURLToPath(new URL('../.stack/secrets.env', import.meta.url));
 try {
+  const secrets = useCheckoutSecrets(process.env, secretsFile);
+  if (secrets.fromFile.length > 0) {
+    logger.info(
+      {
+        file: secretsFile,
+        generated: secrets.generated,
+        reused: secrets.fromFile.filter((n) => !secrets.generated.includes(n)),
+      },
+      `secrets not set in the environment come from ${secretsFile}`,
+    );
+  }
   const config = loadConfig();
+  const problems: string[] = [];
+  const metricsPort = readInt(process.env, problems, 'METRICS_PORT', 9464, 0, 65535);
+  if (problems.length > 0) throw new ConfigError(problems);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
+  const metricsServer = await serveMetrics(metrics, metricsPort);
+  const metricsAddress = metricsServer.address();
+  const metricsUrl = `http://127.0.0.1:${typeof metricsAddress === 'object' ? metricsAddress?.port : metricsPort}/metrics`;
   const base = `http://${config.httpHost}:${config.httpPort}`;
   const simulators: Record<string, { url: string; close(): Promise<void> }> = {};
   for (const simulator of localSimulators) {
@@ -32,6 +55,7 @@ try {
     {
       url: base,
       docs: `${base}/docs`,
+      metrics: metricsUrl,
       demo,
       simulators: Object.fromEntries(Object.entries(simulators).map(([n, s]) => [n, s.url])),
     },
@@ -40,6 +64,7 @@ try {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       logger.info({ signal }, 'shutting down');
+      metricsServer.close();
       Promise.all([
         gateway.stop(),
         relay.stop(),

@@ -97,4 +97,5 @@ export async function startProjector(
   };
 }
 
-if (isEntryPoint(import.meta.url)) await runUntilSignal((metrics) => startProjector(loadConfig(), metrics));
+if (isEntryPoint(import.meta.url))
+  await runUntilSignal((metrics) => startProjector(loadConfig(process.env, { secrets: 'unused' }), metrics));

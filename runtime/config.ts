@@ -1,5 +1,7 @@
 // Process configuration from environment variables, with defaults that work on a developer machine
 // running ops/stack. Validated once at start-up; every problem is listed in one readable error.
+// Secrets have no default: a value in the source is public, and the published defaults once signed a forged
+// admin token and fake payment webhooks (issue 12). The quick start and the tests generate their own.
 
 export interface Config {
   readonly databaseUrl: string;
@@ -16,8 +18,12 @@ export interface Config {
   readonly outboxShards: number;
   /** How long a command's Idempotency-Key is remembered (the relay prunes older ones); 0 keeps them forever. */
   readonly idempotencyKeyTtlHours: number;
-  /** HS256 key of access tokens: at least 32 characters. */
+  /** HS256 key of access tokens: at least 32 characters, never a value published in the source. */
   readonly jwtSecret: string;
+  /** `iss` of access tokens, required when verifying. */
+  readonly jwtIssuer: string;
+  /** `aud` of access tokens, required when verifying. */
+  readonly jwtAudience: string;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
   /** Requests per window, per caller (account when authenticated, else IP). */
@@ -29,6 +35,7 @@ export interface Config {
   readonly paymentProvider: 'simulator' | 'stripe';
   readonly paymentSimulatorUrl: string;
   readonly stripeApiKey: string;
+  /** Key of the provider's webhook signatures (the simulator signs with it too). */
   readonly stripeWebhookSecret: string;
   readonly sagaAcceptanceTimeoutMs: number;
   readonly sagaPaymentTimeoutMs: number;
@@ -49,6 +56,29 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** The secrets every process needs from its environment; none has a default. */
+export const SECRET_VARIABLES = ['JWT_SECRET', 'STRIPE_WEBHOOK_SECRET'] as const;
+
+/**
+ * Values this project's source once shipped as defaults (before issue 12). Anyone can read them, so they are
+ * refused wherever a secret is taken: never a signing or verifying key, in any environment.
+ */
+const PUBLISHED_SECRETS: ReadonlySet<string> = new Set([
+  'ledgerline-development-secret-change-me-in-production',
+  'whsec_ledgerline_simulator',
+]);
+
+/** Whether `secret` is a value published in this project's source (a former default). */
+export const isPublishedSecret = (secret: string): boolean => PUBLISHED_SECRETS.has(secret);
+
+const SECRET_HINT =
+  'ops/run generates one into .stack/secrets.env; elsewhere set it from your secret store, e.g. ' +
+  `node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`;
+/** In production: at least this long (Stripe's own webhook secrets are 38 characters). */
+const PRODUCTION_MIN_SECRET = 32;
+/** In production: a random secret of 32 characters has about 25 different ones; this catches 'abab…', '1111…'. */
+const PRODUCTION_MIN_DISTINCT = 10;
+
 /** An integer variable in min..max, or `fallback` when unset or empty; a bad value is added to `problems`. */
 export function readInt(
   env: Env,
@@ -68,7 +98,16 @@ export function readInt(
   return value;
 }
 
-export function loadConfig(env: Env = process.env): Config {
+export interface LoadOptions {
+  /**
+   * `required` (the default): JWT_SECRET and STRIPE_WEBHOOK_SECRET must be set and strong. `unused`: for a tool
+   * that neither signs nor verifies anything (the engineers' CLI): they are not read and left empty, a value
+   * every signer and verifier refuses, so such a configuration can never start a gateway.
+   */
+  readonly secrets?: 'required' | 'unused';
+}
+
+export function loadConfig(env: Env = process.env, options: LoadOptions = {}): Config {
   const problems: string[] = [];
   const url = (name: string, fallback: string, protocols: readonly string[]): string => {
     const value = env[name] ?? fallback;
@@ -83,6 +122,36 @@ export function loadConfig(env: Env = process.env): Config {
   };
   const int = (name: string, fallback: number, min: number, max: number): number =>
     readInt(env, problems, name, fallback, min, max);
+  const production = env.NODE_ENV === 'production';
+  // Checked last, so their problems follow the others'; the message never repeats a secret's value.
+  const secretProblems: string[] = [];
+  const secret = (name: (typeof SECRET_VARIABLES)[number], minLength: number): string => {
+    if (options.secrets === 'unused') return '';
+    const value = env[name] ?? '';
+    if (value === '') {
+      secretProblems.push(`${name} is not set (${SECRET_HINT})`);
+    } else if (isPublishedSecret(value)) {
+      secretProblems.push(`${name} is a published value (a former default in this project's source); ${SECRET_HINT}`);
+    } else if (value.length < minLength) {
+      secretProblems.push(`${name} must be at least ${minLength} characters (got ${value.length})`);
+    } else if (production && value.length < PRODUCTION_MIN_SECRET) {
+      secretProblems.push(
+        `${name} must be at least ${PRODUCTION_MIN_SECRET} characters in production (got ${value.length})`,
+      );
+    } else if (production && new Set(value).size < PRODUCTION_MIN_DISTINCT) {
+      secretProblems.push(
+        `${name} has only ${new Set(value).size} different characters: in production use a random value`,
+      );
+    }
+    return value;
+  };
+  const name = (variable: string, fallback: string): string => {
+    const value = env[variable];
+    if (value === undefined || value === '') return fallback;
+    if (value.trim() !== value || value.trim() === '')
+      problems.push(`${variable} must not be blank or start or end with blanks`);
+    return value;
+  };
   const databaseUrl = url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/ledgerline', [
     'postgres:',
     'postgresql:',
@@ -104,7 +173,9 @@ export function loadConfig(env: Env = process.env): Config {
     outboxShards: int('OUTBOX_SHARDS', 16, 1, 1024),
     // A week: longer than any client's retry and than Stripe's three days of webhook redelivery.
     idempotencyKeyTtlHours: int('IDEMPOTENCY_KEY_TTL_HOURS', 168, 0, 87_600),
-    jwtSecret: env.JWT_SECRET ?? 'ledgerline-development-secret-change-me-in-production',
+    jwtSecret: secret('JWT_SECRET', 32),
+    jwtIssuer: name('JWT_ISSUER', 'ledgerline'),
+    jwtAudience: name('JWT_AUDIENCE', 'ledgerline-api'),
     accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 900, 10, 86_400),
     refreshTokenTtlSeconds: int('REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
     rateLimitMax: int('RATE_LIMIT_MAX', 600, 1, 1_000_000),
@@ -113,7 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     paymentProvider: env.PAYMENT_PROVIDER === 'stripe' ? 'stripe' : 'simulator',
     paymentSimulatorUrl: url('PAYMENT_SIMULATOR_URL', 'http://127.0.0.1:12111', ['http:', 'https:']),
     stripeApiKey: env.STRIPE_API_KEY ?? 'sk_test_ledgerline_simulator',
-    stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET ?? 'whsec_ledgerline_simulator',
+    stripeWebhookSecret: secret('STRIPE_WEBHOOK_SECRET', 1),
     sagaAcceptanceTimeoutMs: int('SAGA_ACCEPTANCE_TIMEOUT_MS', 5 * 60_000, 100, 24 * 3_600_000),
     sagaPaymentTimeoutMs: int('SAGA_PAYMENT_TIMEOUT_MS', 2 * 60_000, 100, 24 * 3_600_000),
     sagaRetryBaseMs: int('SAGA_RETRY_BASE_MS', 1000, 1, 60_000),
@@ -125,7 +196,6 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.paymentProvider === 'stripe' && !env.STRIPE_API_KEY)
     problems.push('PAYMENT_PROVIDER=stripe needs STRIPE_API_KEY');
-  if (config.jwtSecret.length < 32) problems.push('JWT_SECRET must be at least 32 characters');
   for (const broker of config.kafkaBrokers) {
     if (!/^[^:\s]+:\d+$/.test(broker)) problems.push(`KAFKA_BROKERS must be host:port[,host:port] (got ${broker})`);
   }
@@ -134,6 +204,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got ${config.logLevel})`);
   }
+  problems.push(...secretProblems);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
 /**
- * /metrics for a worker process without an HTTP API of its own (relay, projector, sagas): set METRICS_PORT and
- * point Prometheus at it. In the all-in-one quick start the gateway's /metrics serves every role's metrics.
+ * /metrics of a process on its own port (METRICS_PORT), never on the public API port: every role, the gateway
+ * included, and the all-in-one quick start (every role's metrics, port 9464 by default).
  */
 export async function serveMetrics(registry: Registry, port: number, host = '127.0.0.1'): Promise<Server> {
   const server = createServer((request, response) => {

@@ -80,4 +80,5 @@ export async function startSagas(config = loadConfig(), options: { metrics?: Reg
   };
 }
 
-if (isEntryPoint(import.meta.url)) await runUntilSignal((metrics) => startSagas(loadConfig(), { metrics }));
+if (isEntryPoint(import.meta.url))
+  await runUntilSignal((metrics) => startSagas(loadConfig(process.env, { secrets: 'unused' }), { metrics }));

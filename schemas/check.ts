@@ -46,7 +46,7 @@ async function main(): Promise<number> {
       }
     }
     if (againstRegistry) {
-      const config = loadConfig();
+      const config = loadConfig(process.env, { secrets: 'unused' });
       const subject = subjectOf(config.topicPrefix + schema.topic, schema.fullName);
       compared++;
       if (!(await createRegistryClient(config.registryUrl).isCompatible(subject, schema.definition))) {

@@ -54,4 +54,5 @@ export async function startRelay(config = loadConfig(), metrics = new Registry()
   };
 }
 
-if (isEntryPoint(import.meta.url)) await runUntilSignal((metrics) => startRelay(loadConfig(), metrics));
+if (isEntryPoint(import.meta.url))
+  await runUntilSignal((metrics) => startRelay(loadConfig(process.env, { secrets: 'unused' }), metrics));

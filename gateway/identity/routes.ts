@@ -3,6 +3,7 @@ import type { IdentityCommands } from '../../commands/identity/handlers.js';
 import { SELF_SERVICE_ROLES } from '../../runtime/roles.js';
 import { HttpError } from '../errors.js';
 import type { TokenService } from '../tokens.js';
+import { type LoginThrottle, sendLoginThrottled } from './login-throttle.js';
 
 // POST /auth/register, /auth/login, /auth/refresh, /auth/logout.
 
@@ -21,7 +22,7 @@ const pair = {
   properties: { accessToken: { type: 'string' }, refreshToken: { type: 'string' }, expiresIn: { type: 'integer' } },
 } as const;
 
-export function identityPlugin(identity: IdentityCommands, tokens: TokenService) {
+export function identityPlugin(identity: IdentityCommands, tokens: TokenService, loginThrottle: LoginThrottle) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post<{ Body: { email: string; password: string; role: (typeof SELF_SERVICE_ROLES)[number] } }>(
       '/register',
@@ -55,10 +56,12 @@ export function identityPlugin(identity: IdentityCommands, tokens: TokenService)
           response: { 200: pair },
         },
       },
-      async (request) => {
-        const account = await identity.verify(request.body.email, request.body.password);
-        if (!account) throw new HttpError(401, 'INVALID_CREDENTIALS', 'unknown email or wrong password');
-        return tokens.login({ accountId: account.accountId, role: account.role });
+      async (request, reply) => {
+        const { email, password } = request.body;
+        const attempt = await loginThrottle.guard(email, request.ip, () => identity.verify(email, password));
+        if (!attempt.allowed) return sendLoginThrottled(reply, attempt);
+        if (!attempt.account) throw new HttpError(401, 'INVALID_CREDENTIALS', 'unknown email or wrong password');
+        return tokens.login({ accountId: attempt.account.accountId, role: attempt.account.role });
       },
     );
 

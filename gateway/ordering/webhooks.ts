@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../commands/decider.js';
 import type { OrderingCommands } from '../../commands/ordering/handlers.js';
 import type { PaymentCommand } from '../../commands/ordering/payment.js';
+import { isPublishedSecret } from '../../runtime/config.js';
 import { type PaymentNotification, WebhookSignatureError } from '../../sagas/payments/port.js';
 import { verifyPaymentWebhook } from '../../sagas/payments/webhooks.js';
 import { body } from '../errors.js';
@@ -42,6 +43,9 @@ export function paymentCommandOf(notification: PaymentNotification): PaymentComm
  * is the idempotency key, so a notice delivered twice is recorded once.
  */
 export function webhooksPlugin(deps: WebhookDeps) {
+  // loadConfig refuses these already; a configuration built another way must not start with them either.
+  if (deps.secret === '' || isPublishedSecret(deps.secret))
+    throw new Error('refusing an empty webhook secret or one published in the source; set STRIPE_WEBHOOK_SECRET');
   return async (app: FastifyInstance): Promise<void> => {
     // The signature covers the exact bytes sent: keep them, do not parse JSON before verifying.
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, raw, done) => done(null, raw));

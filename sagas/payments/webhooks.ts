@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import { isPublishedSecret } from '../../runtime/config.js';
 import { type PaymentNotification, type VerifiedWebhook, WebhookSignatureError } from './port.js';
 
 // Provider webhooks: Stripe's signature check (HMAC over the exact bytes received, timestamp within tolerance),
@@ -8,7 +9,8 @@ import { type PaymentNotification, type VerifiedWebhook, WebhookSignatureError }
 /**
  * Verifies `rawBody` (the bytes as received: parsing and re-serialising would break the signature) against the
  * `Stripe-Signature` header and maps the event. Throws WebhookSignatureError for a missing, malformed, wrong or
- * stale signature.
+ * stale signature, and for any signature when `secret` is empty or a value published in this project's source
+ * (a former default): anyone could sign with those (issue 12).
  */
 export function verifyPaymentWebhook(
   rawBody: Buffer | string,
@@ -20,6 +22,9 @@ export function verifyPaymentWebhook(
     throw new WebhookSignatureError('missing Stripe-Signature header');
   }
   if (!(toleranceSeconds > 0)) throw new RangeError('toleranceSeconds must be positive');
+  if (secret === '' || isPublishedSecret(secret)) {
+    throw new WebhookSignatureError('webhook signature rejected: the webhook secret is empty or published');
+  }
   let event: Stripe.Event;
   try {
     event = Stripe.webhooks.constructEvent(rawBody, signatureHeader, secret, toleranceSeconds);

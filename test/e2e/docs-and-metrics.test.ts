@@ -1,20 +1,30 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../gateway/main.js';
+import { serveMetrics } from '../../runtime/metrics-server.js';
 import { createTestDatabase, testConfig } from '../support/env.js';
 import { baseUrlOf } from '../support/gateway.js';
 
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 let base: string;
 let drop: () => Promise<void>;
+let metricsServer: Server;
+let metricsBase: string;
 
 beforeAll(async () => {
   const database = await createTestDatabase('docs');
   drop = database.drop;
-  gateway = await startGateway(testConfig(database.url), new Registry());
+  const registry = new Registry();
+  gateway = await startGateway(testConfig(database.url), registry);
   base = baseUrlOf(gateway.app);
+  // As runUntilSignal (METRICS_PORT) and the quick start serve it: its own listener, never the API port.
+  metricsServer = await serveMetrics(registry, 0);
+  metricsBase = `http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
+  metricsServer?.close();
   await gateway?.stop();
   await drop?.();
 });
@@ -39,9 +49,15 @@ describe('OpenAPI, metrics and probes', () => {
     expect(await ui.text()).toMatch(/swagger/i);
   });
 
-  it('exposes request latency and command counts to Prometheus', async () => {
+  it('keeps /metrics off the API port (issue 12: it showed per-route traffic to anyone)', async () => {
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: 'ROUTE_NOT_FOUND' } });
+  });
+
+  it('exposes request latency and command counts to Prometheus on the metrics port', async () => {
     await fetch(`${base}/commands/ordering/place-order`, { method: 'POST' });
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(`${metricsBase}/metrics`)).text();
     expect(metrics).toMatch(/http_request_duration_seconds_bucket\{[^}]*route="\/commands\/ordering\/place-order"/);
     expect(metrics).toMatch(/commands_total\{command="ordering\/place-order",result="401"\} 1/);
   });

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -275,7 +276,182 @@ describe('live status', () => {
   });
 });
 
+describe('secrets published in the source never sign or verify (issue 12)', () => {
+  it('runs on a generated JWT secret, not the former development default', () => {
+    expect(sys.config.jwtSecret).not.toBe('ledgerline-development-secret-change-me-in-production');
+    expect(sys.config.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    expect(sys.config.stripeWebhookSecret).not.toBe('whsec_ledgerline_simulator');
+  });
+
+  it('refuses an admin token forged with the former development secret', async () => {
+    const forged = jwt.sign({ role: 'admin', sid: 'forged' }, 'ledgerline-development-secret-change-me-in-production', {
+      subject: 'attacker',
+      issuer: 'ledgerline',
+      audience: 'ledgerline-api',
+      expiresIn: 600,
+    });
+    const res = await call('GET', '/queries/ordering/sagas/any-order', undefined, auth(forged));
+    expect(res).toMatchObject({ status: 401, body: { error: { code: 'TOKEN_INVALID' } } });
+  });
+
+  it('refuses a payment webhook signed with the former simulator secret', async () => {
+    const payload = JSON.stringify({
+      id: `evt_${uniqueSuffix()}`,
+      object: 'event',
+      type: 'payment_intent.amount_capturable_updated',
+      data: { object: { id: 'pi_forged', object: 'payment_intent', amount: 1, currency: 'eur', metadata: {} } },
+    });
+    const t = Math.floor(Date.now() / 1000);
+    const v1 = createHmac('sha256', 'whsec_ledgerline_simulator').update(`${t}.${payload}`).digest('hex');
+    const res = await fetch(`${base}/webhooks/payments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stripe-signature': `t=${t},v1=${v1}` },
+      body: payload,
+    });
+    expect({ status: res.status, body: await res.json() }).toMatchObject({
+      status: 400,
+      body: { error: { code: 'INVALID_WEBHOOK_SIGNATURE' } },
+    });
+  });
+
+  it('refuses a well-signed access token without exp', async () => {
+    const user = await signUp();
+    const { sid } = jwt.decode(user.accessToken, { json: true }) as { sid: string };
+    const eternal = jwt.sign({ role: 'customer', sid }, sys.config.jwtSecret, {
+      subject: user.accountId,
+      issuer: 'ledgerline',
+      audience: 'ledgerline-api',
+    });
+    const res = await call('GET', '/queries/ordering/orders', undefined, auth(eternal));
+    expect(res).toMatchObject({ status: 401, body: { error: { code: 'TOKEN_INVALID' } } });
+  });
+});
+
+/** Polls until `check` holds; revocation is documented to take effect within 2 s (the session cache). */
+async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<void> {
+  await waitUntil(async () => (await check()) || undefined, ms, what);
+}
+
+describe('revocation reaches access tokens and live connections (issue 12)', () => {
+  const ordersWith = (token: string) => call('GET', '/queries/ordering/orders', undefined, auth(token));
+  const revoked = async (token: string) => {
+    const res = await ordersWith(token);
+    if (res.status === 200) return false;
+    expect(res).toMatchObject({ status: 401, body: { error: { code: 'SESSION_REVOKED' } } });
+    return true;
+  };
+
+  it('logout: the access token stops working within 2 s, on every gateway', async () => {
+    const other = await startGateway({ ...sys.config, httpPort: 0 });
+    try {
+      const user = await signUp();
+      const elsewhere = () =>
+        fetch(`${baseUrlOf(other.app)}/queries/ordering/orders`, { headers: auth(user.accessToken) });
+      expect((await ordersWith(user.accessToken)).status).toBe(200);
+      expect((await elsewhere()).status).toBe(200); // now cached as valid on the other gateway
+      expect((await call('POST', '/auth/logout', { refreshToken: user.refreshToken })).status).toBe(204);
+      expect(await revoked(user.accessToken)).toBe(true); // at once on the gateway that logged out
+      await within(2500, 'the other gateway to see the logout', async () => (await elsewhere()).status === 401);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('refresh-token reuse: every access token of the session stops working', async () => {
+    const user = await signUp();
+    const rotated = (await call('POST', '/auth/refresh', { refreshToken: user.refreshToken })).body as {
+      accessToken: string;
+    };
+    expect((await ordersWith(rotated.accessToken)).status).toBe(200);
+    const reuse = await call('POST', '/auth/refresh', { refreshToken: user.refreshToken });
+    expect(reuse).toMatchObject({ status: 401, body: { error: { code: 'REFRESH_TOKEN_REUSED' } } });
+    expect(await revoked(rotated.accessToken)).toBe(true);
+    expect(await revoked(user.accessToken)).toBe(true);
+  });
+
+  it('SSE: a stream ends with an `end` event saying SESSION_REVOKED after logout', async () => {
+    const user = await signUp();
+    const sse = await openSse(`${base}/streams/me`, auth(user.accessToken));
+    expect(sse.status).toBe(200);
+    expect((await call('POST', '/auth/logout', { refreshToken: user.refreshToken })).status).toBe(204);
+    await sse.waitFor((events) => events.some((e) => e.event === 'end'), 5000);
+    expect(sse.events.at(-1)).toMatchObject({ event: 'end', data: { code: 'SESSION_REVOKED' } });
+    // The server ended the stream: no close() (aborting a fetch right at the end of its body can hang undici).
+  });
+
+  it('WebSocket: closed with SESSION_REVOKED after logout, and no new subscription is accepted', async () => {
+    const user = await signUp();
+    const { orderId, position } = await placeOrder(user.accessToken);
+    await projected(orderId, position, user.accessToken);
+    const socket = new WebSocket(`${base.replace('http', 'ws')}/ws?access_token=${user.accessToken}`);
+    const messages: { type: string; code?: string }[] = [];
+    let closed: number | null = null;
+    socket.on('message', (raw) => messages.push(JSON.parse(String(raw))));
+    socket.on('close', (code) => {
+      closed = code;
+    });
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    expect((await call('POST', '/auth/logout', { refreshToken: user.refreshToken })).status).toBe(204);
+    socket.send(JSON.stringify({ type: 'subscribe', orderId }));
+    await waitUntil(async () => closed !== null, 5000, 'the socket to close');
+    expect(messages.some((m) => m.type === 'subscribed')).toBe(false);
+    expect(messages.at(-1)).toMatchObject({ type: 'error', code: 'SESSION_REVOKED' });
+    expect(closed).toBe(4401);
+  });
+
+  it('SSE and WebSocket: closed at the token’s expiry with TOKEN_EXPIRED', async () => {
+    const short = await startGateway({ ...sys.config, accessTokenTtlSeconds: 2, httpPort: 0 });
+    try {
+      const url = baseUrlOf(short.app);
+      const user = await signUp();
+      const login = await fetch(`${url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: user.email.trim().toLowerCase(), password: 'correct horse battery' }),
+      });
+      const { accessToken } = (await login.json()) as { accessToken: string };
+      const sse = await openSse(`${url}/streams/me`, auth(accessToken));
+      expect(sse.status).toBe(200);
+      const socket = new WebSocket(`${url.replace('http', 'ws')}/ws?access_token=${accessToken}`);
+      const messages: { type: string; code?: string }[] = [];
+      let closed: number | null = null;
+      socket.on('message', (raw) => messages.push(JSON.parse(String(raw))));
+      socket.on('close', (code) => {
+        closed = code;
+      });
+      await sse.waitFor((events) => events.some((e) => e.event === 'end'), 5000);
+      expect(sse.events.at(-1)).toMatchObject({ event: 'end', data: { code: 'TOKEN_EXPIRED' } });
+      await waitUntil(async () => closed !== null, 5000, 'the socket to close');
+      expect(messages.at(-1)).toMatchObject({ type: 'error', code: 'TOKEN_EXPIRED' });
+      expect(closed).toBe(4401);
+    } finally {
+      await short.stop();
+    }
+  });
+});
+
 describe('Redis unreachable', () => {
+  it('answers 503 DEPENDENCY_UNAVAILABLE to a valid token whose session cannot be checked (fail closed)', async () => {
+    const alice = await signUp();
+    // A gateway of its own: ioredis waits longer at each retry of an outage, so each check starts afresh.
+    const cut = await startGateway({ ...sys.config, redisUrl: 'redis://127.0.0.1:1', httpPort: 0 });
+    try {
+      const query = await fetch(`${baseUrlOf(cut.app)}/queries/ordering/orders`, {
+        headers: auth(alice.accessToken),
+        signal: AbortSignal.timeout(15_000),
+      });
+      expect({ status: query.status, body: await query.json() }).toMatchObject({
+        status: 503,
+        body: { error: { code: 'DEPENDENCY_UNAVAILABLE' } },
+      });
+    } finally {
+      await cut.stop();
+    }
+  });
+
   it('answers 503 DEPENDENCY_UNAVAILABLE on a live stream and on login, not a silent stream or a 500', async () => {
     const alice = await signUp();
     const { orderId, position } = await placeOrder(alice.accessToken);

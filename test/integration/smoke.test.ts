@@ -132,13 +132,16 @@ describe('search', () => {
 describe('a service that is down', () => {
   it('is reported down quickly, by name, for every dependency', async () => {
     // Loopback ports nothing listens on: each client must give up within the probe's bound.
-    const dead = loadConfig({
-      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
-      REDIS_URL: 'redis://127.0.0.1:2',
-      KAFKA_BROKERS: '127.0.0.1:3',
-      SCHEMA_REGISTRY_URL: 'http://127.0.0.1:4/apis/ccompat/v7',
-      SEARCH_URL: 'http://127.0.0.1:5',
-    });
+    const dead = loadConfig(
+      {
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+        REDIS_URL: 'redis://127.0.0.1:2',
+        KAFKA_BROKERS: '127.0.0.1:3',
+        SCHEMA_REGISTRY_URL: 'http://127.0.0.1:4/apis/ccompat/v7',
+        SEARCH_URL: 'http://127.0.0.1:5',
+      },
+      { secrets: 'unused' },
+    );
     const db = connect(dead.databaseUrl, { max: 1 });
     const probe = createHealthProbe(dead, db);
     const started = Date.now();

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { generateSecrets } from '../../ops/secrets.js';
 import { type Config, loadConfig } from '../../runtime/config.js';
+
+// The configuration has no default secrets; test/global-setup.ts generates the run's. A file run without it
+// (a single file under another project) gets its own here, so loadConfig() works the same in every test.
+for (const [name, value] of Object.entries(generateSecrets())) process.env[name] ||= value;
 
 export const uniqueSuffix = (): string => `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 
@@ -25,7 +30,10 @@ export async function createTestDatabase(label = 'test'): Promise<{ url: string;
   return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
 }
 
-/** Configuration pointing at a test database, with a topic prefix no other test uses. */
+/**
+ * Configuration pointing at a test database, with a topic prefix no other test uses; the secrets are the run's
+ * (generated, see above), never a value from the source.
+ */
 export function testConfig(databaseUrl: string, overrides: Record<string, string> = {}): Config {
   return loadConfig({
     ...process.env,

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { authenticate } from '../../auth.js';
 import { HttpError } from '../../errors.js';
-import type { Principal, TokenService } from '../../tokens.js';
+import type { AccessClaims, Principal, TokenService } from '../../tokens.js';
 import { canSeeOrder } from '../access.js';
 import type { LiveDeps } from './deps.js';
 
@@ -9,11 +9,16 @@ import type { LiveDeps } from './deps.js';
 
 export const ORDER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Browsers' EventSource and WebSocket cannot set headers, so a token may also come as ?access_token=. */
-export function liveCaller(tokens: TokenService, request: FastifyRequest): Principal {
+/**
+ * The caller of a live endpoint, token verified and session not revoked (as on every request). Browsers'
+ * EventSource and WebSocket cannot set headers, so a token may also come as ?access_token=.
+ */
+export async function liveCaller(tokens: TokenService, request: FastifyRequest): Promise<AccessClaims> {
   const query = request.query as { access_token?: unknown };
   if (!request.headers.authorization && typeof query.access_token === 'string') {
-    return tokens.verify(query.access_token);
+    const claims = tokens.verify(query.access_token);
+    await tokens.checkSession(claims.sessionId);
+    return claims;
   }
   return authenticate(tokens, request);
 }

@@ -6,10 +6,13 @@ import { HttpError } from '../../errors.js';
 import type { TokenService } from '../../tokens.js';
 import { authorizeOrder, liveCaller, ORDER_ID } from './caller.js';
 import type { LiveDeps } from './deps.js';
+import { LiveSessionWatch } from './session-watch.js';
 import { serveLiveSocket } from './socket.js';
 import { streamSse } from './sse.js';
 
 // The live endpoints: SSE streams of one order or of a customer's orders, and a WebSocket to follow several.
+// Each connection is authenticated as any request is (token and session), then ended when its token expires
+// or its session is revoked (see session-watch.ts).
 
 export type { LiveDeps } from './deps.js';
 
@@ -32,28 +35,31 @@ const orderStreamSchema = () => ({
 export function livePlugin(deps: LiveDeps, tokens: TokenService) {
   const keys = liveKeys(deps.keyPrefix);
   return async (app: FastifyInstance): Promise<void> => {
+    const watch = new LiveSessionWatch(tokens, app.log);
+    app.addHook('onClose', async () => watch.stop());
+
     app.get<{ Params: { orderId: string }; Querystring: { after?: number; access_token?: string } }>(
       '/streams/orders/:orderId',
       { schema: orderStreamSchema() },
       async (request, reply) => {
-        const principal = liveCaller(tokens, request);
+        const claims = await liveCaller(tokens, request);
         if (request.query.after !== undefined) await deps.caughtUpWith?.(request.query.after);
-        await authorizeOrder(deps, principal, request.params.orderId);
-        await streamSse(deps, request, reply, keys.order(request.params.orderId));
+        await authorizeOrder(deps, claims, request.params.orderId);
+        await streamSse(deps, request, reply, keys.order(request.params.orderId), { watch, claims });
       },
     );
 
     app.get('/streams/me', async (request, reply) => {
-      const principal = liveCaller(tokens, request);
-      if (principal.role !== 'customer') {
+      const claims = await liveCaller(tokens, request);
+      if (claims.role !== 'customer') {
         throw new HttpError(403, 'FORBIDDEN', '/streams/me follows a customer’s own orders; use /streams/orders/:id');
       }
-      await streamSse(deps, request, reply, keys.customer(principal.accountId));
+      await streamSse(deps, request, reply, keys.customer(claims.accountId), { watch, claims });
     });
 
     await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
     app.get('/ws', { websocket: true }, (socket: WebSocket, request) =>
-      serveLiveSocket(deps, tokens, keys.order, socket, request),
+      serveLiveSocket({ deps, tokens, watch, orderKey: keys.order }, socket, request),
     );
   };
 }

@@ -1,13 +1,20 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LiveEntry } from '../../live/hub.js';
+import type { AccessClaims } from '../../tokens.js';
 import type { LiveDeps } from './deps.js';
+import { LIVE_END_MESSAGES, type LiveSessionWatch } from './session-watch.js';
 
-/** SSE: each entry is an event whose id is the stream entry id, so the browser's Last-Event-ID resumes it. */
+/**
+ * SSE: each entry is an event whose id is the stream entry id, so the browser's Last-Event-ID resumes it. The
+ * stream ends when the caller's token expires or its session is revoked, with a last event `end` whose data
+ * says why ({ code: TOKEN_EXPIRED | SESSION_REVOKED | DEPENDENCY_UNAVAILABLE, message }).
+ */
 export async function streamSse(
   deps: LiveDeps,
   request: FastifyRequest,
   reply: FastifyReply,
   key: string,
+  session: { readonly watch: LiveSessionWatch; readonly claims: AccessClaims },
 ): Promise<void> {
   const lastEventId = request.headers['last-event-id'];
   const after = typeof lastEventId === 'string' && /^\d+-\d+$/.test(lastEventId) ? lastEventId : undefined;
@@ -38,9 +45,18 @@ export async function streamSse(
   raw.write(`retry: 2000\n\n${early.map(format).join('')}`);
   streaming = true;
   const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), deps.heartbeatMs ?? 15_000);
-  // The response never ends on its own: its 'close' is the connection going away.
-  raw.on('close', () => {
+  let open = true;
+  const stop = () => {
+    if (!open) return;
+    open = false;
     clearInterval(heartbeat);
     unsubscribe();
+    stopWatching();
+  };
+  const stopWatching = session.watch.watch(session.claims, (code) => {
+    stop(); // first, so nothing is written after the end
+    raw.end(`event: end\ndata: ${JSON.stringify({ code, message: LIVE_END_MESSAGES[code] })}\n\n`);
   });
+  // The response never ends on its own: its 'close' is the connection going away.
+  raw.on('close', stop);
 }

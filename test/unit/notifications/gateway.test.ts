@@ -19,8 +19,9 @@ import type { Role } from '../../../runtime/roles.js';
 // The routes as the gateway mounts them (same validator, error handler and role check), over fake sides:
 // what is checked here is the HTTP contract, not the read model (see test/integration/notifications.test.ts).
 
-// Access tokens are plain JWTs: signing and verifying never touch Redis.
-const tokens = new TokenService(null as unknown as Redis, {
+// Access tokens are JWTs whose session is checked in Redis on every request: here no session is ever revoked.
+const sessions = { exists: async () => 0 } as unknown as Redis;
+const tokens = new TokenService(sessions, {
   secret: 'test-secret',
   accessTtlSeconds: 60,
   refreshTtlSeconds: 60,

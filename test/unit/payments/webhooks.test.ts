@@ -195,4 +195,15 @@ describe('verifyPaymentWebhook: signature refusals', () => {
     const error = refusal(() => verifyPaymentWebhook(payload, sign(payload, { secret: 'whsec_other' }), SECRET));
     expect(error.cause).toBeInstanceOf(Stripe.errors.StripeSignatureVerificationError);
   });
+
+  // Issue 12: the simulator's default secret was in the source, so anyone could sign a "payment authorized".
+  it('never verifies with a secret the source once published as a default, however well signed the notice is', () => {
+    const published = 'whsec_ledgerline_simulator';
+    const error = refusal(() => verifyPaymentWebhook(payload, sign(payload, { secret: published }), published));
+    expect(error.message).toMatch(/published/);
+  });
+
+  it('never verifies with an empty secret (an HMAC with an empty key is anyone’s)', () => {
+    refusal(() => verifyPaymentWebhook(payload, sign(payload, { secret: '' }), ''));
+  });
 });
