@@ -3,16 +3,17 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
+import type { Role } from '../runtime/roles.js';
 import { requireRoles } from './auth.js';
 import type { GatewayEnv } from './context.js';
 import { gatewayContexts } from './contexts.js';
-import { body, errorHandler, notFoundHandler } from './errors.js';
+import { body, errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.js';
 import { type HealthDeps, healthPlugin } from './health.js';
 import { httpMetrics } from './metrics.js';
 import { type RateLimitOptions, rateLimiter } from './rate-limit.js';
 import { tracedChildLogger, tracing } from './trace.js';
-import { validatorCompiler } from './validation.js';
+import { refuseInvalidText, validatorCompiler } from './validation.js';
 
 export interface GatewayDeps extends GatewayEnv {
   readonly rateLimit: RateLimitOptions;
@@ -27,6 +28,19 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const requestIdOf = (header: string | string[] | undefined): string =>
   typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 
+/** A route as registered: what the route-wide tests (worst-case patterns, fuzzing) walk. */
+export interface RegisteredRoute {
+  readonly method: string;
+  readonly url: string;
+  readonly schema?: FastifySchema;
+  readonly roles?: readonly Role[];
+}
+
+const catalogues = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route of a gateway built by buildGateway, every context's, with its schema and roles. */
+export const registeredRoutes = (app: FastifyInstance): readonly RegisteredRoute[] => catalogues.get(app) ?? [];
+
 /** The HTTP gateway: commands and queries are separate plugins with separate dependencies. */
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -37,8 +51,19 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     requestIdHeader: false,
     genReqId: (raw) => requestIdOf(raw.headers['x-request-id']),
     childLoggerFactory: tracedChildLogger,
+    // A URL that does not decode (`/orders/%`) answers in our error shape, with the request id.
+    frameworkErrors: frameworkErrorHandler,
+  });
+  const routes: RegisteredRoute[] = [];
+  catalogues.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routes.push({ method, url: route.url, schema: route.schema, roles: route.config?.roles });
+    }
   });
   app.setValidatorCompiler(validatorCompiler);
+  // Every route of every context, with a schema or without: no lone surrogate, no control character, anywhere.
+  app.addHook('preValidation', refuseInvalidText);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.decorateRequest('principal', null);

@@ -1,6 +1,11 @@
+import { errors as search } from '@elastic/elasticsearch';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { errorChain } from '../runtime/error-chain.js';
+import kafkajs from 'kafkajs';
+import knex from 'knex';
+import pg from 'pg';
+import { type ErrorLink, errorChain } from '../runtime/error-chain.js';
 import { type ErrorKind, KindedError } from '../runtime/errors.js';
+import { traceOf } from './trace.js';
 
 /** The one error body every route answers with. */
 export interface ErrorBody {
@@ -65,8 +70,17 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
     reply.status(400).send(body('INVALID_JSON', `the body is not valid JSON: ${error.message}`));
     return;
   }
-  if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-    reply.status(fastifyError.statusCode).send(body(fastifyError.code ?? 'BAD_REQUEST', error.message));
+  // Fastify's own refusals of the request; another library's status (a search engine's 400) is not the client's.
+  const ownStatus = fastifyError.statusCode;
+  if (fastifyError.code?.startsWith('FST_') && ownStatus && ownStatus >= 400 && ownStatus < 500) {
+    reply.status(ownStatus).send(body(fastifyError.code, error.message));
+    return;
+  }
+  if (isDataException(error)) {
+    // A value the database cannot take got past validation: the request is wrong, but the gateway should have said
+    // so itself. Logged to close the gap; the SQLSTATE and the driver's message stay out of the answer.
+    request.log.warn({ err: error }, 'database refused a value of the request (SQLSTATE class 22)');
+    reply.status(400).send(body('INVALID_INPUT', 'a value of the request is outside what the service can take'));
     return;
   }
   request.log.error({ err: error }, 'unhandled error');
@@ -77,6 +91,41 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
   reply.status(500).send(body('INTERNAL', 'internal error; the request id is in the x-request-id header'));
 }
 
+/**
+ * Fastify's `frameworkErrors`: the refusals made before routing (a URL that does not decode, a path parameter
+ * past `maxParamLength`). Without it Fastify answers in its own shape and without our headers; no hook runs
+ * for such a request, so the request and trace ids are set here.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  reply.header('x-trace-id', traceOf(request.raw));
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      reply.status(400).send(body('INVALID_URL', 'the URL does not decode (a stray % or an invalid UTF-8 sequence)'));
+      return;
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      reply.status(414).send(body('URL_TOO_LONG', 'a path parameter of the URL is too long'));
+      return;
+    default:
+      request.log.error({ err: error }, 'framework error');
+      reply.status(500).send(body('INTERNAL', 'internal error; the request id is in the x-request-id header'));
+  }
+}
+
+/** An SQLSTATE: five digits or upper-case letters (Node's own codes are longer or start with E, never a digit). */
+const SQLSTATE = /^[0-9][0-9A-Z]{4}$/;
+const sqlstateOf = (link: ErrorLink): string | null =>
+  typeof link.code === 'string' && SQLSTATE.test(link.code) ? link.code : null;
+
+/**
+ * Whether the database refused a value as data (SQLSTATE class 22: a date out of range, text with NUL, a number
+ * too big for its column), which is the request's fault, never an outage nor a bug of the query itself.
+ */
+export function isDataException(error: unknown): boolean {
+  return errorChain(error).some((link) => sqlstateOf(link)?.startsWith('22') === true);
+}
+
+/** Socket-level failures, as Node reports them (`code` of a system error). */
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -85,24 +134,76 @@ const NETWORK_CODES = new Set([
   'ENETUNREACH',
   'EPIPE',
   'ENOTFOUND',
+  'EAI_AGAIN',
 ]);
-const OUTAGE_CODES = new Set(['SCHEMA_REGISTRY_UNAVAILABLE', '57P01', '57P03', '53300']);
-const OUTAGE_MESSAGES =
-  /ECONNREFUSED|ETIMEDOUT|Connection terminated|Connection is closed|max retries per request|Timeout acquiring a connection|KafkaJS|unreachable/i;
+/** Our own clients' outage codes. */
+const OUTAGE_CODES = new Set(['SCHEMA_REGISTRY_UNAVAILABLE']);
+/**
+ * PostgreSQL's outage SQLSTATEs: class 08 (connection exception), 53 (insufficient resources: too many connections,
+ * out of memory, disk full), 57P01-57P05 (administrator or crash shutdown, cannot connect now, database dropped,
+ * idle session timeout) and 58 (system error: I/O).
+ */
+const OUTAGE_SQLSTATE = /^(08|53|57P0|58)/;
+
+/** Error classes that mean a dependency is unreachable, overloaded or restarting, whatever their message. */
+const OUTAGE_CLASSES: readonly (abstract new (...args: never[]) => Error)[] = [
+  // knex: no pool connection within acquireConnectionTimeout (the database is down or every connection is busy).
+  knex.KnexTimeoutError,
+  // kafkajs: the broker cannot be reached, hung up, timed out, or retries ran out.
+  kafkajs.KafkaJSConnectionError,
+  kafkajs.KafkaJSRequestTimeoutError,
+  kafkajs.KafkaJSNumberOfRetriesExceeded,
+  // The search engine's client: no connection, a timeout, every node dead.
+  search.ConnectionError,
+  search.TimeoutError,
+  search.NoLivingConnectionsError,
+];
+/** The same by name, for a second copy of a package (where instanceof fails) and classes a package does not export. */
+const OUTAGE_CLASS_NAMES = new Set([
+  ...OUTAGE_CLASSES.map((c) => c.name),
+  // ioredis: a command failed on every reconnection attempt it was allowed (not exported by the package root).
+  'MaxRetriesPerRequestError',
+  // kafkajs classes its type declarations do not name.
+  'KafkaJSConnectionClosedError',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+]);
+/**
+ * Last resort, for clients that report an outage with nothing but a message, matched only on plain `Error`s:
+ * node-postgres (8.x) reports a lost connection as `Connection terminated unexpectedly` (or `... due to connection
+ * timeout`) and every later query on that client as `Client has encountered a connection error and is not
+ * queryable` / `Client was closed and is not queryable`, all without a code (and knex's transaction replaces the
+ * error that had the SQLSTATE with the failed ROLLBACK's, prefixed `ROLLBACK - `); ioredis rejects commands on a
+ * closed connection with `Connection is closed.` and, offline queue disabled, `Stream isn't writeable ...`.
+ */
+const CODELESS_OUTAGE_MESSAGES =
+  /Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|Connection is closed\.|Stream isn't writeable and enableOfflineQueue options is false/;
+
+function isOutageLink(link: ErrorLink): boolean {
+  const code = typeof link.code === 'string' ? link.code : '';
+  if (NETWORK_CODES.has(code) || OUTAGE_CODES.has(code)) return true;
+  const sqlstate = sqlstateOf(link);
+  if (sqlstate && (link instanceof pg.DatabaseError || 'severity' in link) && OUTAGE_SQLSTATE.test(sqlstate))
+    return true;
+  if (OUTAGE_CLASSES.some((c) => link instanceof c)) return true;
+  if (typeof link.name === 'string' && OUTAGE_CLASS_NAMES.has(link.name)) return true;
+  return (
+    Object.getPrototypeOf(link) === Error.prototype &&
+    typeof link.message === 'string' &&
+    CODELESS_OUTAGE_MESSAGES.test(link.message)
+  );
+}
 
 /**
  * Whether an error means a service this request needs is down or overloaded (503, retry later) rather than a
- * bug (500): network failures, ioredis giving up on a request, an exhausted or restarting PostgreSQL, the
- * registry unreachable. Looks through what the error wraps, since clients wrap the socket error.
+ * bug (500), by the error's class and code: socket failures, PostgreSQL's connection, shutdown and resource
+ * SQLSTATEs, knex's pool timeout, ioredis giving up on a command, kafkajs's connection errors, the search engine's
+ * and the registry's. Messages decide only for the clients that give nothing else (CODELESS_OUTAGE_MESSAGES).
+ * Looks through what the error wraps, since clients wrap the socket error.
  */
 export function isDependencyFailure(error: unknown): boolean {
-  return errorChain(error).some(
-    ({ code, message, name }) =>
-      (typeof code === 'string' && (NETWORK_CODES.has(code) || OUTAGE_CODES.has(code))) ||
-      name === 'MaxRetriesPerRequestError' ||
-      name === 'ConnectionError' ||
-      (typeof message === 'string' && OUTAGE_MESSAGES.test(message)),
-  );
+  return errorChain(error).some(isOutageLink);
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {

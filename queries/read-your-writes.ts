@@ -45,6 +45,9 @@ export class PositionWaiter {
     projection: { name: string; version: number; topics: readonly string[] },
     options: WaitOptions = {},
   ): Promise<void> {
+    // Positions are JS-safe integers (BIGINT read as a number): anything else names no event, and 1e30 would
+    // reach PostgreSQL as a value out of BIGINT's range.
+    if (!Number.isSafeInteger(position) || position < 1) throw new UnknownPositionError(position);
     const event = await this.storeDb('events')
       .where('global_position', position)
       .first('stream_id', 'stream_version', 'stream_type');

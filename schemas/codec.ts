@@ -1,6 +1,8 @@
 import avro from 'avsc';
 import type { Knex } from 'knex';
+import { DomainError } from '../runtime/errors.js';
 import { createOnce } from '../runtime/postgres.js';
+import { findInvalidText } from '../runtime/text.js';
 import { type EventSchema, eventSchema, eventSchemas, subjectOf } from './catalog.js';
 import { SchemaNotFoundError, type SchemaRegistryClient } from './registry.js';
 
@@ -18,6 +20,29 @@ export class UndecodableEventError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'UndecodableEventError';
+  }
+}
+
+/**
+ * An event holding text no strict UTF-8 reader can take (a lone surrogate, which avsc writes as CESU-8 bytes that
+ * Python, Java and Go decoders refuse) or that PostgreSQL read models cannot store (NUL). Refused before anything
+ * is written: whichever caller sent it (a request, a saga, a webhook) gets a refusal that is not retried (a
+ * DomainError: 400 at the gateway), never a poisoned log.
+ */
+export class InvalidEventTextError extends DomainError {
+  constructor(
+    readonly eventType: string,
+    readonly path: string,
+    readonly problem: string,
+    codeUnit: string,
+  ) {
+    super('invalid', 'INVALID_TEXT', `${eventType} ${path || '(root)'} holds a ${problem} (${codeUnit})`, {
+      eventType,
+      path,
+      problem,
+      codeUnit,
+    });
+    this.name = 'InvalidEventTextError';
   }
 }
 
@@ -89,7 +114,10 @@ export class EventCodec {
     return id;
   }
 
+  /** Throws InvalidEventTextError for a string that is not well-formed Unicode or holds NUL. */
   encode(eventType: string, data: unknown): { schemaId: number; payload: Buffer } {
+    const bad = findInvalidText(data, 'stored');
+    if (bad) throw new InvalidEventTextError(eventType, bad.path, bad.problem, bad.codeUnit);
     const schema = eventSchema(eventType);
     const schemaId = this.schemaIdOf(eventType);
     const body = schema.type.toBuffer(data);

@@ -6,6 +6,7 @@ import type { PositionWaiter } from '../../queries/read-your-writes.js';
 import { ROLES } from '../../runtime/roles.js';
 import { principalOf } from '../auth.js';
 import { commandContext } from '../command-context.js';
+import { position as after } from '../schema-parts.js';
 
 // Notification preferences and the caller's notifications. Two plugins, because commands and queries never
 // share a route or a pool: register the first under /commands and the second under /queries.
@@ -29,7 +30,6 @@ const result = {
   type: 'object',
   properties: { streamId: { type: 'string' }, version: { type: 'integer' }, position: { type: 'integer' } },
 } as const;
-const after = { type: 'integer', minimum: 1 } as const;
 
 /** POST /commands/identity/set-notification-preferences: every account sets its own, whatever its role. */
 export function notificationCommandsPlugin(commands: NotificationPreferenceCommands) {

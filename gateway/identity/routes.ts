@@ -2,13 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { IdentityCommands } from '../../commands/identity/handlers.js';
 import { SELF_SERVICE_ROLES } from '../../runtime/roles.js';
 import { HttpError } from '../errors.js';
+import { email } from '../schema-parts.js';
 import type { TokenService } from '../tokens.js';
 import { type LoginThrottle, sendLoginThrottled } from './login-throttle.js';
 
 // POST /auth/register, /auth/login, /auth/refresh, /auth/logout.
 
 const credentials = {
-  email: { type: 'string', maxLength: 254, pattern: '^\\s*[^\\s@]+@[^\\s@]+\\.[^\\s@]+\\s*$' },
+  email,
   password: { type: 'string', minLength: 8, maxLength: 200 },
 } as const;
 const refresh = {

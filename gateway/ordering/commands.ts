@@ -11,10 +11,10 @@ import { MAX_LINES, MAX_QUANTITY, MIN_QUANTITY } from '../../commands/ordering/o
 import type { Role } from '../../runtime/roles.js';
 import { commandContext } from '../command-context.js';
 import { HttpError } from '../errors.js';
+import { id } from '../schema-parts.js';
 
 // POST /commands/ordering/<command>: one route per command, each with its JSON schema.
 
-const id = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } as const;
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
 const address = {
   type: 'object',

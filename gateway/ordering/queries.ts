@@ -13,6 +13,7 @@ import type { Role } from '../../runtime/roles.js';
 import { ORDER_STATUSES } from '../../schemas/ordering/vocabulary.js';
 import { principalOf } from '../auth.js';
 import { HttpError } from '../errors.js';
+import { position as after, calendarDate, id } from '../schema-parts.js';
 import { type AccessLookups, canSeeOrder, ownsRestaurant } from './access.js';
 
 // GET /queries/ordering/...: read-only routes over the read models, on the query side's own pool.
@@ -26,8 +27,6 @@ export interface OrderingQueryDeps extends AccessLookups {
   readonly orderSaga: (orderId: string) => Promise<SagaView | null>;
 }
 
-const id = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } as const;
-const after = { type: 'integer', minimum: 1 } as const;
 const ORDER_READERS: readonly Role[] = ['customer', 'restaurant', 'courier', 'admin'];
 
 export function orderingQueriesPlugin(deps: OrderingQueryDeps) {
@@ -113,7 +112,7 @@ export function orderingQueriesPlugin(deps: OrderingQueryDeps) {
           querystring: {
             type: 'object',
             additionalProperties: false,
-            properties: { day: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' }, after },
+            properties: { day: calendarDate, after },
           },
         },
       },

@@ -40,9 +40,11 @@ registry_psql() {
   psql -X -q -v ON_ERROR_STOP=1 -h "$(registry_pg_host)" -p "$(registry_pg_port)" -U "$(registry_pg_user)" "$@"
 }
 
-# Ready = the Confluent-compatible API answers 200; the port opens a moment before storage is ready.
+# Ready = the Confluent-compatible API answers 200; the port opens a moment before storage is ready. It asks for
+# the global config (read from storage, constant size), not /subjects: that list grows with every test run's
+# subjects in the shared PostgreSQL and took over the 5 s limit after a day of runs, failing `stack status`.
 registry_ready() {
-  [ "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$REGISTRY_URL/subjects" 2>/dev/null)" = 200 ]
+  [ "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$REGISTRY_URL/config" 2>/dev/null)" = 200 ]
 }
 
 # The fast-jar launcher: at the top of the `all` tarball (3.1+); 3.0.x had it under quarkus-app/.

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { OrderView } from '../../projections/ordering/order-view.js';
 import { ordersTables, toView } from '../../projections/ordering/orders.js';
+import { isCalendarDate } from '../../runtime/dates.js';
+import { KindedError } from '../../runtime/errors.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 
 export interface OrderFilter {
@@ -65,6 +67,14 @@ export class OrderQueries {
   }
 
   async dailyFigures(restaurantId: string, day: string): Promise<DailyFigures> {
+    // The gateway's `format: 'date'` already refuses these; PostgreSQL would fail on them (a 22008, not a 400).
+    if (!isCalendarDate(day)) {
+      throw new KindedError(
+        'invalid',
+        'INVALID_INPUT',
+        `day must be a calendar date YYYY-MM-DD, not ${JSON.stringify(day)}`,
+      );
+    }
     const t = ordersTables(await this.version());
     const rows: { status: string; orders: number; total_minor: number }[] = await this.db(t.daily)
       .where({ restaurant_id: restaurantId, day })
