@@ -45,6 +45,14 @@ const advance = (s: OrderPaymentState, status: string): string => (TERMINAL_ORDE
 
 const cmd = (step: string, kind: string, payload: Record<string, unknown>): SagaCommand => ({ step, kind, payload });
 
+/** The issue a failed payment step leaves (see onCommandFailed); one per step, replaced when it fails again. */
+const issueOf = (step: string, error: string): string => `${step} failed: ${error}`;
+/** The state without the issue of `step`: its payment event shows the step done after all (an operator's retry). */
+const resolved = (s: OrderPaymentState, step: string): OrderPaymentState => {
+  const issues = s.issues.filter((i) => !i.startsWith(issueOf(step, '')));
+  return issues.length === s.issues.length ? s : { ...s, issues };
+};
+
 const payments = {
   authorize: (s: OrderPaymentState) =>
     cmd('authorize', 'payment.authorize', {
@@ -184,7 +192,7 @@ export function orderPaymentSaga(options: OrderPaymentOptions): SagaDefinition<O
           };
         }
         case 'PaymentCaptured': {
-          const next = { ...s, payment: 'CAPTURED' as const };
+          const next = { ...resolved(s, 'capture'), payment: 'CAPTURED' as const };
           return TERMINAL_ORDER.has(s.order)
             ? {
                 state: next,
@@ -194,9 +202,9 @@ export function orderPaymentSaga(options: OrderPaymentOptions): SagaDefinition<O
             : { state: next, note: 'payment captured' };
         }
         case 'PaymentVoided':
-          return { state: { ...s, payment: 'VOIDED' }, note: 'authorization voided' };
+          return { state: { ...resolved(s, 'void'), payment: 'VOIDED' }, note: 'authorization voided' };
         case 'PaymentRefunded':
-          return { state: { ...s, payment: 'REFUNDED' }, note: 'payment refunded' };
+          return { state: { ...resolved(s, 'refund'), payment: 'REFUNDED' }, note: 'payment refunded' };
         default:
           return null;
       }
@@ -227,6 +235,11 @@ export function orderPaymentSaga(options: OrderPaymentOptions): SagaDefinition<O
       return null;
     },
 
+    // What an operator may retry (`ledger sagas retry`, with the step's idempotency key): a step whose failure was
+    // not compensated. Not authorize: its failure rejects the order (or the order had ended), so a late
+    // authorization would only hold money to be voided; the customer orders again. Capture, void and refund: their
+    // failure only flags the saga (NEEDS_ATTENTION) and the money stays where it is until the step succeeds; the
+    // step's payment event clears the flag. Order steps: the decider refuses whatever the order no longer allows.
     onCommandFailed(s, failure): Reaction<OrderPaymentState> | null {
       switch (failure.step) {
         case 'authorize': {
@@ -242,12 +255,13 @@ export function orderPaymentSaga(options: OrderPaymentOptions): SagaDefinition<O
         case 'void':
         case 'refund':
           return {
-            state: { ...s, issues: [...s.issues, `${failure.step} failed: ${failure.error}`] },
+            state: { ...s, issues: [...resolved(s, failure.step).issues, issueOf(failure.step, failure.error)] },
             note: `${failure.step} failed: needs attention`,
+            retryable: true,
           };
         default:
           // An order command refused because the order moved on meanwhile: its own events drive what follows.
-          return { state: s, note: `${failure.step} refused: ${failure.error}` };
+          return { state: s, note: `${failure.step} refused: ${failure.error}`, retryable: true };
       }
     },
 

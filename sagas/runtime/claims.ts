@@ -5,6 +5,23 @@ import type { CommandStatus, SagaCommandRecord } from './types.js';
 export const COMMAND_LOCK = 0x53616761; // "Saga"
 /** Advisory lock keys are int4: command ids past 2^31 wrap (a collision only delays one command briefly). */
 export const lockKey = (id: number): number => Number(BigInt(id) % 2147483647n);
+/** lockKey of a command id column, in SQL. */
+export const lockKeySql = (column: string): string => `(${column} % 2147483647)`;
+
+/**
+ * The claim keys (lockKey) held right now in this database: the commands a dispatcher is performing (and, for an
+ * instant, those a deadline's transaction is deciding on, see commandsOfSaga). Read from pg_locks, so looking
+ * takes no lock: an onlooker (`ledger sagas`) never makes a dispatcher skip a command or a deadline be put off,
+ * as trying the lock would.
+ */
+export const HELD_CLAIMS_SQL = `SELECT objid::bigint AS key FROM pg_locks
+  WHERE locktype = 'advisory' AND classid = ${COMMAND_LOCK} AND objsubid = 2 AND granted
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+
+export async function heldClaims(db: Knex | Knex.Transaction): Promise<Set<number>> {
+  const { rows } = await db.raw(HELD_CLAIMS_SQL);
+  return new Set((rows as { key: number }[]).map((r) => Number(r.key)));
+}
 
 /** What a saga did, read in a transaction that holds its row: each command by step, and those being performed. */
 export interface CommandsOfSaga {

@@ -2,8 +2,9 @@ import type { Knex } from 'knex';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../runtime/log.js';
 import { BackgroundLoop } from '../../runtime/loop.js';
+import { ATTEMPT_STARTED, ATTEMPT_SUPERSEDED, COMMAND_DEFERRED } from './attempts.js';
 import { COMMAND_LOCK, lockKey } from './claims.js';
-import { type CommandCause, loadSaga, persistReaction, timeline } from './store.js';
+import { type CommandCause, idempotencyKeyOf, loadSaga, persistReaction, timeline } from './store.js';
 import type { SagaDefinition } from './types.js';
 
 /** What a command handler gets: the payload and the idempotency key that makes a repeat harmless. */
@@ -22,6 +23,10 @@ export type CommandHandler = (invocation: CommandInvocation) => Promise<void>;
 
 /** Whether a failure may succeed on another attempt (network, timeouts, provider 5xx). */
 export type IsTransient = (error: unknown) => boolean;
+
+/** How a failure reads in `last_error` and on the timeline: `Name: message`. */
+const describe = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 
 /** A handler's refusal that made no attempt carries `deferMs`: when to try again (e.g. CircuitOpenError). */
 function deferralOf(error: unknown): number | null {
@@ -68,13 +73,17 @@ interface CommandRow {
   attempts: number;
   created_at: Date;
   cause: CommandCause | null;
+  /** This claim's attempt: the id of the 'attempt-started' timeline row the claim wrote (see attempts.ts). */
+  attempt_id: number;
 }
 
 /**
  * Performs saga commands: claims a due row under an advisory lock (several processes share the work and never
- * run one command at once), runs the handler with no transaction open, then records done, a deferral, a retry at
- * the next backoff, or — after the last attempt or a permanent error — the failure, handing it to the saga to
- * compensate in the same transaction.
+ * run one command at once) and records "attempt N started" on the saga's timeline in the claiming statement, runs
+ * the handler with no transaction open, then records done, a deferral, a retry at the next backoff, or — after the
+ * last attempt or a permanent error — the failure, handing it to the saga to compensate in the same transaction.
+ * Each outcome is written beside the attempt's start (its `attemptId`), so an attempt whose process died during
+ * the call stays visible as started and never ended ("cut off", see attempts.ts).
  */
 export class SagaCommandDispatcher {
   private readonly worker: BackgroundLoop;
@@ -154,19 +163,37 @@ export class SagaCommandDispatcher {
   private async postpone(row: CommandRow, error: unknown): Promise<void> {
     const attempts = row.attempts + 1;
     const delayMs = this.backoffMs(Math.min(attempts, 11));
-    await this.pending(this.db, row).update({
-      attempts,
-      last_error: `recording the outcome failed: ${error instanceof Error ? error.message : String(error)}`,
-      next_attempt_at: new Date(this.now().getTime() + delayMs),
+    const message = `recording the outcome failed: ${error instanceof Error ? error.message : String(error)}`;
+    await this.db.transaction(async (trx) => {
+      const updated = await this.pending(trx, row).update({
+        attempts,
+        last_error: message,
+        next_attempt_at: new Date(this.now().getTime() + delayMs),
+      });
+      if (updated === 0) return;
+      await timeline(trx, row.saga_type, row.saga_id, 'command-retry', {
+        step: row.step,
+        attempts,
+        delayMs,
+        error: message,
+        attemptId: row.attempt_id,
+      });
     });
   }
 
   /**
-   * The command's row as claimed. Updates go through it: if the claim was lost meanwhile (the lock's session
-   * ended and another process took the command over), they change nothing and the outcome is not recorded twice.
+   * The command's row as claimed: still pending, at the attempt count read, and still carrying this claim's
+   * attempt. Updates go through it: if the claim was lost meanwhile (the lock's session ended and another process
+   * took the command over, which wrote its own attempt; or the command failed there and an operator had it
+   * retried), they change nothing and the outcome is not recorded twice, nor against another attempt.
    */
   private pending(db: Knex | Knex.Transaction, row: CommandRow) {
-    return db('saga_commands').where({ id: row.id, status: 'pending', attempts: row.attempts });
+    return db('saga_commands').where({
+      id: row.id,
+      status: 'pending',
+      attempts: row.attempts,
+      attempt_id: row.attempt_id,
+    });
   }
 
   /**
@@ -177,6 +204,10 @@ export class SagaCommandDispatcher {
    * harmless). The outcome is committed before the lock is released, so whoever locks the command next sees it.
    * The deadline scheduler reads the same lock as "in flight" (and may hold it for the instant it decides, when
    * the command is skipped until the next poll): see commandsOfSaga.
+   *
+   * The statement that reads the row under the lock also records the attempt as started on the saga's timeline
+   * and marks the row with it (`attempt_id`), committed before the handler runs: if this process dies during the
+   * call, the timeline still shows the attempt, started and never ended.
    */
   private async claim(): Promise<{ row: CommandRow; release: () => Promise<void> } | null> {
     const client = this.db.client;
@@ -211,11 +242,24 @@ export class SagaCommandDispatcher {
         ]);
         if (!lock?.ok) continue;
         held = id;
-        // Read again under the lock: the process that held it may have finished the command meanwhile.
+        // Read again under the lock: the process that held it may have finished the command meanwhile. Only a
+        // row still due is claimed, and its attempt recorded, in this one statement.
         const [row] = await on<CommandRow>(
-          `SELECT id, saga_type, saga_id, step, kind, payload, attempts, created_at, cause FROM saga_commands
-           WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?`,
-          [id, now],
+          `WITH claimed AS (
+             SELECT id, saga_type, saga_id, step, kind, payload, attempts, created_at, cause FROM saga_commands
+             WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?
+           ), started AS (
+             INSERT INTO saga_timeline (saga_type, saga_id, kind, detail)
+             SELECT saga_type, saga_id, ?, jsonb_build_object('step', step, 'kind', kind, 'commandId', id,
+                                                              'attempt', attempts + 1)
+             FROM claimed
+             RETURNING id
+           ), marked AS (
+             UPDATE saga_commands SET attempt_id = (SELECT id FROM started)
+             WHERE id = (SELECT id FROM claimed)
+           )
+           SELECT claimed.*, (SELECT id FROM started) AS attempt_id FROM claimed`,
+          [id, now, ATTEMPT_STARTED],
         );
         if (row) return { row, release };
         await on('SELECT pg_advisory_unlock(?, ?)', [COMMAND_LOCK, lockKey(id)]);
@@ -239,7 +283,7 @@ export class SagaCommandDispatcher {
         sagaId: row.saga_id,
         step: row.step,
         payload: row.payload,
-        idempotencyKey: `${row.saga_type}:${row.saga_id}:${row.step}`,
+        idempotencyKey: idempotencyKeyOf(row.saga_type, row.saga_id, row.step),
         cause: row.cause,
       });
       return { ok: true, ms: Date.now() - started };
@@ -258,27 +302,34 @@ export class SagaCommandDispatcher {
         done_at: trx.fn.now(),
         last_error: null,
       });
-      if (updated === 0) return this.lostClaim(row);
+      if (updated === 0) return this.lostClaim(trx, row, outcome);
       await timeline(trx, row.saga_type, row.saga_id, 'command-done', {
         step: row.step,
         kind: row.kind,
         attempts,
         ms: outcome.ms,
+        attemptId: row.attempt_id,
       });
       this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'done' });
       return;
     }
     const { error } = outcome;
     const known = !(error instanceof UnknownKindError);
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const message = describe(error);
     const deferMs = deferralOf(error);
     const deferredFor = this.now().getTime() - row.created_at.getTime();
     if (known && deferMs !== null && deferredFor < (this.options.maxDeferralMs ?? 15 * 60_000)) {
       // Nothing was attempted (a circuit breaker refused the call): try again then, without using up an
       // attempt, so a provider outage delays saga steps instead of exhausting their retries.
-      await this.pending(trx, row).update({
-        last_error: message,
-        next_attempt_at: new Date(this.now().getTime() + deferMs),
+      const until = new Date(this.now().getTime() + deferMs);
+      const updated = await this.pending(trx, row).update({ last_error: message, next_attempt_at: until });
+      if (updated === 0) return this.lostClaim(trx, row, outcome);
+      await timeline(trx, row.saga_type, row.saga_id, COMMAND_DEFERRED, {
+        step: row.step,
+        attempt: attempts,
+        until: until.toISOString(),
+        error: message,
+        attemptId: row.attempt_id,
       });
       this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'deferred' });
       return;
@@ -291,12 +342,13 @@ export class SagaCommandDispatcher {
         last_error: message,
         next_attempt_at: new Date(this.now().getTime() + delayMs),
       });
-      if (updated === 0) return this.lostClaim(row);
+      if (updated === 0) return this.lostClaim(trx, row, outcome);
       await timeline(trx, row.saga_type, row.saga_id, 'command-retry', {
         step: row.step,
         attempts,
         delayMs,
         error: message,
+        attemptId: row.attempt_id,
       });
       this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'retry' });
       return;
@@ -307,7 +359,7 @@ export class SagaCommandDispatcher {
       last_error: message,
       done_at: trx.fn.now(),
     });
-    if (updated === 0) return this.lostClaim(row);
+    if (updated === 0) return this.lostClaim(trx, row, outcome);
     this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'failed' });
     this.logger.warn(
       { saga: row.saga_type, sagaId: row.saga_id, step: row.step, attempts, error: message },
@@ -321,23 +373,42 @@ export class SagaCommandDispatcher {
         this.logger.error({ err: compensationError, sagaId: row.saga_id, step: row.step }, 'saga compensation failed');
         await timeline(trx, row.saga_type, row.saga_id, 'compensation-failed', {
           step: row.step,
-          error: compensationError instanceof Error ? compensationError.message : String(compensationError),
+          attempts,
+          error: message,
+          compensationError: compensationError instanceof Error ? compensationError.message : String(compensationError),
+          attemptId: row.attempt_id,
         });
       });
   }
 
-  private lostClaim(row: CommandRow): void {
+  /**
+   * The attempt ended but the row is no longer as claimed: its outcome is left to the run that took it over, and
+   * only the attempt's end is noted, so it does not read as cut off.
+   */
+  private async lostClaim(trx: Knex.Transaction, row: CommandRow, outcome: Outcome): Promise<void> {
     this.logger.warn(
       { saga: row.saga_type, sagaId: row.saga_id, step: row.step },
       'saga command was taken over while it ran (its lock session ended); its outcome is left to the other run',
     );
+    await timeline(trx, row.saga_type, row.saga_id, ATTEMPT_SUPERSEDED, {
+      step: row.step,
+      attempt: row.attempts + 1,
+      ms: outcome.ms,
+      error: outcome.ok ? null : describe(outcome.error),
+      attemptId: row.attempt_id,
+    });
   }
 
   private async compensate(trx: Knex.Transaction, row: CommandRow, attempts: number, error: string): Promise<void> {
     const definition = this.definitions.get(row.saga_type);
     const loaded = definition ? await loadSaga(trx, definition, row.saga_id) : null;
     if (!definition || !loaded) {
-      await timeline(trx, row.saga_type, row.saga_id, 'command-failed', { step: row.step, attempts, error });
+      await timeline(trx, row.saga_type, row.saga_id, 'command-failed', {
+        step: row.step,
+        attempts,
+        error,
+        attemptId: row.attempt_id,
+      });
       return;
     }
     // The saga row is locked for the update below: a concurrent event for it waits instead of conflicting.
@@ -352,7 +423,11 @@ export class SagaCommandDispatcher {
     };
     await persistReaction(trx, definition, row.saga_id, fresh, reaction, {
       kind: 'command-failed',
-      detail: { step: row.step, kind: row.kind, attempts, error },
+      detail: { step: row.step, kind: row.kind, attempts, error, attemptId: row.attempt_id },
     });
+    // What an operator may do about the failure (retry.ts): only what the saga's reaction left open.
+    await trx('saga_commands')
+      .where('id', row.id)
+      .update({ retryable: reaction.retryable === true });
   }
 }

@@ -33,6 +33,10 @@ export async function loadSaga<State>(
     : null;
 }
 
+/** A saga command's idempotency key: the same for every attempt of the step, across processes, restarts and retries. */
+export const idempotencyKeyOf = (sagaType: string, sagaId: string, step: string): string =>
+  `${sagaType}:${sagaId}:${step}`;
+
 export async function timeline(
   trx: Knex | Knex.Transaction,
   sagaType: string,

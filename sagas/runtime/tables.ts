@@ -72,6 +72,18 @@ export async function ensureSagaTables(db: Knex): Promise<void> {
                        WHERE table_schema = current_schema() AND table_name = 'saga_instances' AND column_name = 'origin') THEN
           ALTER TABLE saga_instances ADD COLUMN origin jsonb;
         END IF;
+        -- The attempt being (or last) performed: the id of its 'attempt-started' timeline row, written by the claim.
+        -- Outcomes are recorded only against the row still carrying the claimer's attempt (see dispatcher.ts).
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = 'saga_commands' AND column_name = 'attempt_id') THEN
+          ALTER TABLE saga_commands ADD COLUMN attempt_id bigint;
+        END IF;
+        -- For a failed command: whether the saga's reaction to the failure left it open to an operator's retry
+        -- (Reaction.retryable); null while not failed, or when no reaction was recorded (see retry.ts).
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = 'saga_commands' AND column_name = 'retryable') THEN
+          ALTER TABLE saga_commands ADD COLUMN retryable boolean;
+        END IF;
       END $$;
     `,
   );

@@ -20,6 +20,12 @@ export interface Reaction<State> {
   readonly cancel?: readonly string[];
   /** A line for the saga's timeline (what happened and why). */
   readonly note?: string;
+  /**
+   * Only from `onCommandFailed`: the failure was not compensated (no other command stands in for the failed one),
+   * so an operator may have the command performed again (`ledger sagas retry`), with the same idempotency key. Left
+   * out, a retry is refused: the saga acted on the failure, and the command succeeding late could act twice.
+   */
+  readonly retryable?: boolean;
 }
 
 /**

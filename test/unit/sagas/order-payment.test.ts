@@ -212,6 +212,44 @@ describe('order/payment saga', () => {
     expect(saga.status(voidFailed.state)).toBe('NEEDS_ATTENTION');
   });
 
+  describe('failures an operator may retry (`ledger sagas retry`)', () => {
+    const fail = (state: OrderPaymentState, step: string, error = 'api_error') =>
+      saga.onCommandFailed(state, { step, kind: `payment.${step}`, error, attempts: 5 }, now)!;
+    const delivered = () => run([placed(), authorized(), event('OrderAccepted'), event('OrderDelivered')]);
+
+    it('authorize: compensated (the order is rejected), so not retryable', () => {
+      const failed = fail(run([placed()]).state, 'authorize');
+      expect(failed.retryable).not.toBe(true);
+      expect(failed.commands?.map((c) => c.step)).toEqual(['reject-order']);
+    });
+
+    it('capture, void, refund and order steps: not compensated, so retryable', () => {
+      for (const step of ['capture', 'void', 'refund', 'confirm-order', 'reject-order', 'cancel-order']) {
+        const failed = fail(delivered().state, step);
+        expect(failed.retryable, step).toBe(true);
+        expect(failed.commands ?? [], step).toEqual([]);
+      }
+    });
+
+    it('a failed capture retried and done: PaymentCaptured clears its issue, the saga completes', () => {
+      const failed = fail(delivered().state, 'capture');
+      expect(saga.status(failed.state)).toBe('NEEDS_ATTENTION');
+      const again = fail(failed.state, 'capture', 'still down');
+      expect(again.state.issues).toEqual(['capture failed: still down']); // one issue per step, the latest
+      const captured = saga.react(again.state, event('PaymentCaptured'), now)!;
+      expect(captured.state.issues).toEqual([]);
+      expect(saga.status(captured.state)).toBe('COMPLETED');
+    });
+
+    it("a step's payment event clears only that step's issue", () => {
+      const cancelled = run([placed(), authorized(), event('OrderCancelled')]);
+      const voidFailed = fail(cancelled.state, 'void');
+      const withOther = { ...voidFailed.state, issues: [...voidFailed.state.issues, 'refund failed: x'] };
+      const voided = saga.react(withOther, event('PaymentVoided'), now)!;
+      expect(voided.state.issues).toEqual(['refund failed: x']);
+    });
+  });
+
   const lifecycle: SagaEventType[] = [
     'OrderConfirmed',
     'OrderAccepted',
