@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { Client as SearchClient } from '@elastic/elasticsearch';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +17,7 @@ import { activeVersion } from '../../projections/runtime/versions.js';
 import { groupIdOf } from '../../runtime/consumer/types.js';
 import { ensureSagaTables } from '../../sagas/runtime/tables.js';
 import { topicsOf } from '../../schemas/catalog.js';
+import { ledgerCli } from '../support/cli.js';
 import { type ConsumedMessage, consumeUntil, testKafka } from '../support/kafka.js';
 import { ctx, placeOrder, seedMenu } from '../support/ordering.js';
 import { projectionCaughtUpWith, startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
@@ -26,43 +25,11 @@ import { projectionCaughtUpWith, startTestSystem, type TestSystem, waitUntil } f
 // The CLI as engineers run it: a separate process, configured only by the environment, against the real stack
 // with the write side, relay and projector of startTestSystem running in this process.
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 let sys: TestSystem;
 let menu: { restaurantId: string; menuItemIds: string[] };
 const orderIds: string[] = [];
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function ledger(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'ops/cli/main.ts', ...args], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: sys.url, TOPIC_PREFIX: sys.config.topicPrefix, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Runs with --json, expects success, and parses stdout (which must be exactly one JSON document). */
-async function ledgerJson<T>(args: readonly string[], env: Record<string, string> = {}): Promise<T> {
-  const run = await ledger(['--json', ...args], env);
-  expect(run.code, `ledger ${args.join(' ')}: ${run.stderr}`).toBe(0);
-  return JSON.parse(run.stdout) as T;
-}
+const { ledger, ledgerJson } = ledgerCli(() => ({ DATABASE_URL: sys.url, TOPIC_PREFIX: sys.config.topicPrefix }));
 
 const topic = (name: string) => `${sys.config.topicPrefix}${name}`;
 

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,6 +8,7 @@ import {
 } from '../../projections/ordering/order-status-redis.js';
 import { activeVersion } from '../../projections/runtime/versions.js';
 import { loadConfig } from '../../runtime/config.js';
+import { ledgerCli } from '../support/cli.js';
 import { ctx, placeOrder, seedMenu } from '../support/ordering.js';
 import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
 
@@ -18,43 +17,12 @@ import { startTestSystem, type TestSystem, waitUntil } from '../support/system.j
 // (a restart without persistence), back to what a fresh build makes, without publishing history again.
 // The whole system runs in this process (write side, relay, projector); the CLI runs as engineers run it.
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 let sys: TestSystem;
 let redis: Redis;
 let menu: { restaurantId: string; menuItemIds: string[] };
 const orderIds: string[] = [];
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function ledger(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'ops/cli/main.ts', ...args], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: sys.url, TOPIC_PREFIX: sys.config.topicPrefix },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function ledgerJson<T>(args: readonly string[]): Promise<T> {
-  const run = await ledger(['--json', ...args]);
-  expect(run.code, `ledger ${args.join(' ')}: ${run.stderr}`).toBe(0);
-  return JSON.parse(run.stdout) as T;
-}
+const { ledger, ledgerJson } = ledgerCli(() => ({ DATABASE_URL: sys.url, TOPIC_PREFIX: sys.config.topicPrefix }));
 
 /** Everything under the deployment's prefix: hashes, counters, live streams (entries without their ids). */
 async function dump(): Promise<Record<string, unknown>> {
