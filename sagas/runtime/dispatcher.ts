@@ -164,21 +164,31 @@ export class SagaCommandDispatcher {
     const attempts = row.attempts + 1;
     const delayMs = this.backoffMs(Math.min(attempts, 11));
     const message = `recording the outcome failed: ${error instanceof Error ? error.message : String(error)}`;
-    await this.db.transaction(async (trx) => {
-      const updated = await this.pending(trx, row).update({
-        attempts,
-        last_error: message,
-        next_attempt_at: new Date(this.now().getTime() + delayMs),
-      });
-      if (updated === 0) return;
-      await timeline(trx, row.saga_type, row.saga_id, 'command-retry', {
-        step: row.step,
-        attempts,
-        delayMs,
-        error: message,
-        attemptId: row.attempt_id,
-      });
+    await this.db.transaction((trx) => this.scheduleRetry(trx, row, attempts, delayMs, message));
+  }
+
+  /** Puts the command as claimed back to pending after `delayMs`, on the timeline; false if the claim was lost. */
+  private async scheduleRetry(
+    trx: Knex.Transaction,
+    row: CommandRow,
+    attempts: number,
+    delayMs: number,
+    message: string,
+  ): Promise<boolean> {
+    const updated = await this.pending(trx, row).update({
+      attempts,
+      last_error: message,
+      next_attempt_at: new Date(this.now().getTime() + delayMs),
     });
+    if (updated === 0) return false;
+    await timeline(trx, row.saga_type, row.saga_id, 'command-retry', {
+      step: row.step,
+      attempts,
+      delayMs,
+      error: message,
+      attemptId: row.attempt_id,
+    });
+    return true;
   }
 
   /**
@@ -336,20 +346,9 @@ export class SagaCommandDispatcher {
     }
     const maxAttempts = this.options.maxAttempts ?? 5;
     if (known && this.isTransient(error) && attempts < maxAttempts) {
-      const delayMs = this.backoffMs(attempts);
-      const updated = await this.pending(trx, row).update({
-        attempts,
-        last_error: message,
-        next_attempt_at: new Date(this.now().getTime() + delayMs),
-      });
-      if (updated === 0) return this.lostClaim(trx, row, outcome);
-      await timeline(trx, row.saga_type, row.saga_id, 'command-retry', {
-        step: row.step,
-        attempts,
-        delayMs,
-        error: message,
-        attemptId: row.attempt_id,
-      });
+      if (!(await this.scheduleRetry(trx, row, attempts, this.backoffMs(attempts), message))) {
+        return this.lostClaim(trx, row, outcome);
+      }
       this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'retry' });
       return;
     }
