@@ -1,4 +1,3 @@
-import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
 import { Client as SearchClient } from '@elastic/elasticsearch';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -13,6 +12,7 @@ import { connect } from '../../runtime/postgres.js';
 import { createTestDatabase, testConfig } from '../support/env.js';
 import { baseUrlOf, bearer } from '../support/gateway.js';
 import { waitUntil } from '../support/system.js';
+import { cuttableProxy, viaProxy } from '../support/tcp-proxy.js';
 
 // Real failures of each client the gateway uses, and what the gateway answers for them: an outage is 503
 // DEPENDENCY_UNAVAILABLE (retry later), decided by the error's class and code, whatever the driver's message; a
@@ -181,36 +181,6 @@ describe('Redis, Kafka and search engine failures are 503 DEPENDENCY_UNAVAILABLE
   });
 });
 
-/** A TCP proxy to PostgreSQL whose connections the test can cut, as a network failure would. */
-async function cuttableProxy(target: URL) {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = createConnection(Number(target.port || 5432), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        sockets.delete(s);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    /** Resets every connection: the gateway's client sees ECONNRESET, with no message from the server first. */
-    cut: () => {
-      for (const s of sockets) s.resetAndDestroy();
-    },
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 describe('the gateway when its connection to PostgreSQL is lost in the middle of a command', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let proxy: Awaited<ReturnType<typeof cuttableProxy>>;
@@ -218,10 +188,8 @@ describe('the gateway when its connection to PostgreSQL is lost in the middle of
   beforeAll(async () => {
     database = await createTestDatabase('depfail');
     proxy = await cuttableProxy(new URL(database.url));
-    const viaProxy = new URL(database.url);
-    viaProxy.host = `127.0.0.1:${proxy.port}`;
     // The write side (commands) goes through the proxy; the read side connects directly.
-    gateway = await startGateway({ ...testConfig(database.url), databaseUrl: viaProxy.toString() });
+    gateway = await startGateway({ ...testConfig(database.url), databaseUrl: viaProxy(database.url, proxy) });
   });
   afterAll(async () => {
     await gateway?.stop();
