@@ -10,6 +10,7 @@ import { activeVersion } from '../../projections/runtime/versions.js';
 import { loadConfig } from '../../runtime/config.js';
 import { ledgerCli } from '../support/cli.js';
 import { ctx, placeOrder, seedMenu } from '../support/ordering.js';
+import { dumpRedis } from '../support/redis.js';
 import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
 
 // Issue 13: the Redis order status rebuilt by `ledger projections rebuild ordering.order-status` from the event
@@ -25,25 +26,7 @@ const orderIds: string[] = [];
 const { ledger, ledgerJson } = ledgerCli(() => ({ DATABASE_URL: sys.url, TOPIC_PREFIX: sys.config.topicPrefix }));
 
 /** Everything under the deployment's prefix: hashes, counters, live streams (entries without their ids). */
-async function dump(): Promise<Record<string, unknown>> {
-  const prefix = sys.config.topicPrefix;
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...found);
-  } while (cursor !== '0');
-  const out: Record<string, unknown> = {};
-  for (const key of keys.sort()) {
-    const type = await redis.type(key);
-    const name = key.slice(prefix.length);
-    if (type === 'hash') out[name] = await redis.hgetall(key);
-    else if (type === 'stream') out[name] = (await redis.xrange(key, '-', '+')).map(([, fields]) => fields);
-    else out[name] = type;
-  }
-  return out;
-}
+const dump = () => dumpRedis(redis, sys.config.topicPrefix);
 
 /** The read model's keys with their version taken out, so two versions compare. */
 const unversioned = (d: Record<string, unknown>) =>

@@ -17,6 +17,7 @@ import { loadConfig } from '../../runtime/config.js';
 import { observingBatch } from '../../runtime/consumer/observe.js';
 import type { BatchSource, ProjectedEvent } from '../../runtime/consumer/types.js';
 import { uniqueSuffix } from '../support/env.js';
+import { dumpRedis } from '../support/redis.js';
 
 // The Redis order-status projection against the real Redis, fed hand-built events (no Kafka): every test works
 // under its own key prefix below this file's, and the file deletes everything under its prefix at the end.
@@ -72,25 +73,7 @@ async function listen(prefix: string) {
   };
 }
 
-/** Everything stored under a prefix, keys without the prefix, stream entries without their (time-based) ids. */
-async function dump(prefix: string): Promise<Record<string, unknown>> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...found);
-  } while (cursor !== '0');
-  const out: Record<string, unknown> = {};
-  for (const key of keys.sort()) {
-    const type = await redis.type(key);
-    const name = key.slice(prefix.length);
-    if (type === 'hash') out[name] = await redis.hgetall(key);
-    else if (type === 'stream') out[name] = (await redis.xrange(key, '-', '+')).map(([, fields]) => fields);
-    else out[name] = type;
-  }
-  return out;
-}
+const dump = (prefix: string) => dumpRedis(redis, prefix);
 
 // ---- hand-built events ------------------------------------------------------------------------------------
 
