@@ -12,6 +12,11 @@ export interface PgbenchRun {
   readonly seconds: number;
   /** `-D name=value` variables, e.g. which set of streams a run writes to. */
   readonly defines?: Readonly<Record<string, string>>;
+  /**
+   * `extended` (the default): parse, bind and execute every time, as node-postgres does with unnamed statements;
+   * `prepared`: parsed once per connection, as the store's named statements are.
+   */
+  readonly protocol?: 'extended' | 'prepared';
 }
 
 export interface PgbenchResult {
@@ -29,9 +34,9 @@ const number = (output: string, pattern: RegExp, what: string): number => {
 };
 
 /**
- * Runs a custom pgbench script. `-M extended` because node-postgres also sends every parameterised query
- * with the extended protocol and unnamed statements (parse, bind, execute each time); `-n` because the
- * script does not use pgbench's own tables.
+ * Runs a custom pgbench script, by default with `-M extended` because node-postgres sends every parameterised
+ * query without a name with the extended protocol (parse, bind, execute each time); `-n` because the script
+ * does not use pgbench's own tables.
  */
 export async function pgbench(database: BenchDatabase, script: string, run: PgbenchRun): Promise<PgbenchResult> {
   const dir = await mkdtemp(join(tmpdir(), 'll-bench-'));
@@ -41,7 +46,17 @@ export async function pgbench(database: BenchDatabase, script: string, run: Pgbe
     const defines = Object.entries(run.defines ?? {}).flatMap(([k, v]) => ['-D', `${k}=${v}`]);
     const args = [
       ...['-h', database.host, '-p', database.port, '-U', database.user],
-      ...['-n', '-M', 'extended', '-c', String(run.clients), '-j', String(run.threads), '-T', String(run.seconds)],
+      ...[
+        '-n',
+        '-M',
+        run.protocol ?? 'extended',
+        '-c',
+        String(run.clients),
+        '-j',
+        String(run.threads),
+        '-T',
+        String(run.seconds),
+      ],
       ...defines,
       ...['-f', file, database.name],
     ];
