@@ -22,6 +22,11 @@ export const ratioAtLeast =
   (min: number): Judge =>
   (_ours, r) => ({ target: `≥ ${min.toFixed(2)}× baseline`, pass: r === null ? false : r >= min });
 
+/** Target on the ratio: a latency at most `max` times the baseline's. */
+export const ratioAtMost =
+  (max: number): Judge =>
+  (_ours, r) => ({ target: `≤ ${max.toFixed(2)}× baseline`, pass: r === null ? false : r <= max });
+
 /** Target on our own value: strictly below a bound (latency). */
 export const below =
   (bound: number, label: string): Judge =>

@@ -1,4 +1,6 @@
 import { OutboxRelay } from '../../commands/relay/outbox-relay.js';
+import { createRelayProducer } from '../../commands/relay/producer.js';
+import { shardOf } from '../../commands/store/event-store.js';
 import { type CpuWindow, cpuWindow } from '../lib/cpu.js';
 import { createBenchDatabase, uniqueSuffix } from '../lib/db.js';
 import {
@@ -37,14 +39,11 @@ interface OursResult {
 async function measureOurs(events: number, topicPrefix: string, deadlineMs: number): Promise<OursResult> {
   const database = await createBenchDatabase('drain');
   const db = database.pool(6, 'ledgerline-relay');
-  const producer = benchKafka('ledgerline-relay').producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
+  // The producer commands/relay/main.ts publishes with.
+  const producer = createRelayProducer(benchKafka('ledgerline-relay'));
   let relay: OutboxRelay | null = null;
   try {
-    // The rows append() would have written: same stream spread, version numbering, shard hash and topic.
+    // The rows append() would have written: same stream spread, version numbering, shard and topic.
     await db.raw(
       `INSERT INTO events (stream_id, stream_type, stream_version, event_id, event_type, schema_id, payload, metadata)
        SELECT 'drain-' || (g % ?), 'bench.drain', g / ? + 1, gen_random_uuid(), 'BenchDrained', 1,
@@ -53,10 +52,13 @@ async function measureOurs(events: number, topicPrefix: string, deadlineMs: numb
        FROM generate_series(0, ? - 1) AS g`,
       [STREAMS, STREAMS, PAYLOAD_BYTES, events],
     );
+    // Each stream's shard as append() computes it (shardOf), so the rows spread over the shards as in production.
+    const streams = Array.from({ length: STREAMS }, (_, i) => `drain-${i}`);
     await db.raw(
       `INSERT INTO outbox (global_position, shard, topic)
-       SELECT global_position, abs(hashtext(stream_id)::bigint) % ?, ? FROM events`,
-      [SHARDS, `${topicPrefix}bench.drain`],
+       SELECT e.global_position, s.shard, ? FROM events e
+       JOIN unnest(?::text[], ?::int[]) AS s(stream_id, shard) ON s.stream_id = e.stream_id`,
+      [`${topicPrefix}bench.drain`, streams, streams.map((id) => shardOf(id, SHARDS))],
     );
     // Fresh statistics, as autovacuum would have gathered on a table that grew gradually.
     await db.raw('VACUUM ANALYZE events, outbox');

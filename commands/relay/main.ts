@@ -10,6 +10,7 @@ import { topicsOf } from '../../schemas/catalog.js';
 import { migrateWriteSide } from '../migrate.js';
 import { IdempotencyKeyPruner } from '../store/retention.js';
 import { OutboxRelay } from './outbox-relay.js';
+import { createRelayProducer } from './producer.js';
 
 export async function startRelay(config = loadConfig(), metrics = new Registry()) {
   const logger = createLogger('outbox-relay', config.logLevel);
@@ -24,11 +25,7 @@ export async function startRelay(config = loadConfig(), metrics = new Registry()
     topicsOf().map((t) => config.topicPrefix + t),
   );
   await admin.disconnect();
-  // Not kafkajs's idempotent producer: after a timed-out request it reuses sequence numbers across concurrent
-  // sends, and the broker may then drop a later batch as a "duplicate" (tulios/kafkajs#598). The relay accepts
-  // duplicates (consumers dedupe by event id and stream version) but never a loss. One request in flight per
-  // broker keeps a retried batch ahead of the next one.
-  const producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = createRelayProducer(kafka);
   await producer.connect();
   const relay = new OutboxRelay(db, producer, logger, { metrics });
   relay.start();
