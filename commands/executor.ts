@@ -1,10 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import type { EventCodec } from '../schemas/codec.js';
 import type { Decider, DomainEvent } from './decider.js';
 import { DomainError } from './decider.js';
 import { ConcurrencyError, IdempotencyRaceError } from './store/errors.js';
-import type { AppendResult, EventMetadata, EventStore, ExpectedVersion } from './store/event-store.js';
+import type {
+  AppendResult,
+  AppendTransaction,
+  EventMetadata,
+  EventStore,
+  ExpectedVersion,
+  RecordedEvent,
+} from './store/event-store.js';
 
 /** Who asks and why: becomes the appended events' metadata. */
 export interface CommandContext {
@@ -25,7 +31,13 @@ export interface CommandContext {
 
 export interface ExecuteOptions {
   /** Write-side state committed in the append's transaction (see AppendRequest.alsoInTransaction). */
-  readonly alsoInTransaction?: (trx: Knex.Transaction) => Promise<void>;
+  readonly alsoInTransaction?: (trx: AppendTransaction) => Promise<void>;
+  /**
+   * The command creates the stream (place-order with a new order id): decide on the empty state and append with
+   * `no_stream`, without reading the stream first. If it exists after all, the command runs again the usual way
+   * (load, decide, append), so the answer is the same as without this option; only the common case is cheaper.
+   */
+  readonly createsStream?: boolean;
 }
 
 export type CommandResult = AppendResult;
@@ -62,6 +74,26 @@ export interface Loaded<State> {
   readonly position: number;
 }
 
+/** One aggregate to load with others (`executor.loadMany`): its stream and how to fold the stream's events. */
+export interface LoadTarget<State> {
+  readonly streamId: string;
+  readonly fold: (events: readonly DomainEvent[]) => State;
+}
+
+/** The aggregate `id` of this type, as a target of `loadMany`. */
+export const loadTarget = <State, Event extends DomainEvent>(
+  aggregate: Aggregate<State, Event>,
+  id: string,
+): LoadTarget<State> => ({
+  streamId: aggregate.streamId(id),
+  fold: (events) => (events as readonly Event[]).reduce(aggregate.evolve, aggregate.initialState()),
+});
+
+/** What `loadMany` answers for a tuple of targets: a Loaded of each one's state, in the same order. */
+export type LoadedAll<Targets extends readonly LoadTarget<unknown>[]> = {
+  -readonly [K in keyof Targets]: Targets[K] extends LoadTarget<infer State> ? Loaded<State> : never;
+};
+
 const MAX_ATTEMPTS = 5;
 const LOAD_PAGE = 1000;
 
@@ -82,22 +114,33 @@ export class CommandExecutor {
   ) {}
 
   async load<State, Event extends DomainEvent>(aggregate: Aggregate<State, Event>, id: string): Promise<Loaded<State>> {
-    const streamId = aggregate.streamId(id);
-    let state = aggregate.initialState();
-    let version = 0;
-    let position = 0;
-    // Page through the stream: a long-lived aggregate may have more events than one read returns.
-    for (;;) {
-      const page = await this.store.readStream(streamId, { fromVersion: version + 1, limit: LOAD_PAGE });
-      for (const recorded of page) {
-        const decoded = await this.codec.decode(recorded.payload);
-        state = aggregate.evolve(state, { type: decoded.eventType, data: decoded.data } as Event);
-        version = recorded.streamVersion;
-        position = recorded.globalPosition;
-      }
-      if (page.length < LOAD_PAGE) break;
-    }
-    return { state, version, position };
+    const [loaded] = await this.loadMany([loadTarget(aggregate, id)] as const);
+    return loaded;
+  }
+
+  /**
+   * Loads several aggregates, of any types, with one query (per thousand events): everything a command needs
+   * before deciding. `const [restaurant, ...items] = await executor.loadMany([loadTarget(restaurants, id), …])`.
+   */
+  async loadMany<const Targets extends readonly LoadTarget<unknown>[]>(targets: Targets): Promise<LoadedAll<Targets>> {
+    const streams = await this.store.readStreams(
+      targets.map((t) => t.streamId),
+      LOAD_PAGE,
+    );
+    const loaded = await Promise.all(
+      targets.map(async (target) => {
+        const recorded = streams.get(target.streamId) ?? [];
+        const events = await Promise.all(recorded.map((r) => this.decode(r)));
+        const last = recorded.at(-1);
+        return { state: target.fold(events), version: last?.streamVersion ?? 0, position: last?.globalPosition ?? 0 };
+      }),
+    );
+    return loaded as LoadedAll<Targets>;
+  }
+
+  private async decode(recorded: RecordedEvent): Promise<DomainEvent> {
+    const decoded = await this.codec.decode(recorded.payload);
+    return { type: decoded.eventType, data: decoded.data };
   }
 
   async execute<State, Event extends DomainEvent>(
@@ -110,17 +153,47 @@ export class CommandExecutor {
     const streamId = aggregate.streamId(id);
     const scope = context.actor;
     const hash = requestHash(context.request);
-    const replay = await this.storedResponse(scope, context.idempotencyKey, hash);
-    if (replay) return replay;
+    const idempotency = context.idempotencyKey ? { scope, key: context.idempotencyKey, requestHash: hash } : undefined;
+    const metadata: EventMetadata = {
+      correlationId: context.correlationId,
+      causationId: context.causationId ?? null,
+      actor: context.actor,
+      ...(context.traceId ? { traceId: context.traceId } : {}),
+    };
+    const append = (expectedVersion: ExpectedVersion, events: readonly Event[]) =>
+      this.store.append({
+        streamId,
+        streamType: aggregate.streamType,
+        expectedVersion,
+        events: events.map((event) => ({
+          eventId: randomUUID(),
+          eventType: event.type,
+          ...this.codec.encode(event.type, event.data),
+        })),
+        metadata,
+        idempotency,
+        alsoInTransaction: options.alsoInTransaction,
+      });
 
-    // A concurrent request with the same key may commit between that first look and the load below: its events
-    // are then in the loaded state, so the version check or the decision would refuse (409, ORDER_EXISTS) or
-    // no-op where the client must get that request's response. So every refusal looks at the key once more.
+    // A concurrent request with the same key may commit between the first look at the key and the load below:
+    // its events are then in the loaded state, so the version check or the decision would refuse (409,
+    // ORDER_EXISTS) or no-op where the client must get that request's response. So every refusal looks at the
+    // key once more.
     const replayOrThrow = async (error: unknown): Promise<CommandResult> => {
       const stored = await this.storedResponse(scope, context.idempotencyKey, hash);
       if (stored) return stored;
       throw error;
     };
+
+    if (options.createsStream && context.expectedVersion === undefined) {
+      // No look at the key first either: a retry's append fails on the key (or on the existing stream) and
+      // nothing is written; the stored response is read then.
+      const created = await this.createStream(aggregate, decide, append, replayOrThrow);
+      if (created) return created;
+    }
+
+    const replay = await this.storedResponse(scope, context.idempotencyKey, hash);
+    if (replay) return replay;
 
     for (let attempt = 1; ; attempt++) {
       const loaded = await this.load(aggregate, id);
@@ -133,9 +206,6 @@ export class CommandExecutor {
       } catch (error) {
         return replayOrThrow(error);
       }
-      const idempotency = context.idempotencyKey
-        ? { scope, key: context.idempotencyKey, requestHash: hash }
-        : undefined;
       if (events.length === 0) {
         // A key already stored (a concurrent twin committed) makes rememberNoop throw the race: its response wins.
         const result = { streamId, version: loaded.version, position: loaded.position };
@@ -148,27 +218,8 @@ export class CommandExecutor {
           return (await this.storedResponse(scope, context.idempotencyKey, hash)) ?? result;
         }
       }
-      const metadata: EventMetadata = {
-        correlationId: context.correlationId,
-        causationId: context.causationId ?? null,
-        actor: context.actor,
-        ...(context.traceId ? { traceId: context.traceId } : {}),
-      };
-      const expectedVersion: ExpectedVersion = loaded.version === 0 ? 'no_stream' : loaded.version;
       try {
-        return await this.store.append({
-          streamId,
-          streamType: aggregate.streamType,
-          expectedVersion,
-          events: events.map((event) => ({
-            eventId: randomUUID(),
-            eventType: event.type,
-            ...this.codec.encode(event.type, event.data),
-          })),
-          metadata,
-          idempotency,
-          alsoInTransaction: options.alsoInTransaction,
-        });
+        return await append(loaded.version === 0 ? 'no_stream' : loaded.version, events);
       } catch (error) {
         // A concurrent request with the same key may have won: its response, committed with its events, is ours.
         if (error instanceof IdempotencyRaceError || (error instanceof ConcurrencyError && context.idempotencyKey)) {
@@ -178,6 +229,35 @@ export class CommandExecutor {
         const retryable = error instanceof ConcurrencyError && context.expectedVersion === undefined;
         if (!retryable || attempt >= MAX_ATTEMPTS) throw error;
       }
+    }
+  }
+
+  /**
+   * The `createsStream` attempt: decide on the empty state and append with `no_stream`. Null when the usual
+   * path must answer instead: the stream exists (a conflict), or the decision on the empty state refuses or
+   * appends nothing.
+   */
+  private async createStream<State, Event extends DomainEvent>(
+    aggregate: Aggregate<State, Event>,
+    decide: (state: State, now: Date) => Event[] | Promise<Event[]>,
+    append: (expectedVersion: ExpectedVersion, events: readonly Event[]) => Promise<CommandResult>,
+    replayOrThrow: (error: unknown) => Promise<CommandResult>,
+  ): Promise<CommandResult | null> {
+    let events: Event[];
+    try {
+      events = await decide(aggregate.initialState(), this.clock());
+    } catch {
+      // Refused on the empty state (a closed restaurant): the stream may exist, and then its own answer comes
+      // first (ORDER_EXISTS), as it would without this attempt. Refusals are rare; the usual path re-decides.
+      return null;
+    }
+    if (events.length === 0) return null;
+    try {
+      return await append('no_stream', events);
+    } catch (error) {
+      if (error instanceof IdempotencyRaceError) return replayOrThrow(error);
+      if (error instanceof ConcurrencyError) return null;
+      throw error;
     }
   }
 

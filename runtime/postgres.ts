@@ -53,3 +53,21 @@ export async function createOnce(db: Knex, lockName: string, ddl: string): Promi
     await trx.raw(ddl);
   });
 }
+
+/** A node-postgres client as knex's pool holds it: named prepared statements stay parsed on it between uses. */
+export type RawClient = pg.ClientBase;
+
+/**
+ * Runs `work` on a node-postgres client borrowed from knex's pool, for hot paths where knex's query building
+ * costs more than the query (and to use named prepared statements, which knex cannot send). Sharing knex's pool
+ * keeps one pool per process; the client goes back to it afterwards (a broken one is discarded by knex, which
+ * marks it on its 'error' and 'end' events). `work` must leave no transaction open.
+ */
+export async function withRawClient<T>(db: Knex, work: (client: RawClient) => Promise<T>): Promise<T> {
+  const client = (await db.client.acquireConnection()) as RawClient;
+  try {
+    return await work(client);
+  } finally {
+    await db.client.releaseConnection(client);
+  }
+}

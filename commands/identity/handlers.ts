@@ -41,8 +41,8 @@ export class IdentityCommands {
       { ...ctx, actor: accountId },
       {
         alsoInTransaction: async (trx) => {
-          const inserted = await trx.raw(
-            `INSERT INTO identity_credentials (account_id, email, password_hash, role) VALUES (?, ?, ?, ?)
+          const inserted = await trx.query(
+            `INSERT INTO identity_credentials (account_id, email, password_hash, role) VALUES ($1, $2, $3, $4)
              ON CONFLICT (email) DO NOTHING RETURNING account_id`,
             [accountId, email, passwordHash, input.role],
           );

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError, type DomainEvent } from '../decider.js';
-import type { Aggregate, CommandContext, CommandExecutor, CommandResult } from '../executor.js';
+import {
+  type Aggregate,
+  type CommandContext,
+  type CommandExecutor,
+  type CommandResult,
+  loadTarget,
+} from '../executor.js';
 import { menuItems, orders, payments, restaurants } from './aggregates.js';
 import { type MenuItem, type MenuItemCommand, menuItemDecider } from './menu-item.js';
 import { type Order, type OrderCommand, orderDecider } from './order.js';
@@ -191,21 +197,28 @@ export class OrderingCommands {
       // A payment method id (pm_…) with Stripe; with the simulator, a test card number may stand in for one.
       paymentMethod: { cardLast4: /^\d{12,19}$/.test(card) ? card.slice(-4) : '', cardToken: card },
     };
+    const ids = [...new Set(input.items.map((i) => i.menuItemId))];
     const decide = async (state: Order, now: Date) => {
       if (isOthersOrder(state, ctx)) throw orderIdTaken(orderId);
-      // The menu is read as of now; a concurrent price change is a race the customer accepted by ordering.
-      const restaurant = (await this.executor.load(restaurants, input.restaurantId)).state;
-      const ids = [...new Set(input.items.map((i) => i.menuItemId))];
-      const loaded = await Promise.all(ids.map((id) => this.executor.load(menuItems, id)));
+      // The menu is read as of now, restaurant and items in one query; a concurrent price change is a race the
+      // customer accepted by ordering.
+      const [restaurant, ...loaded] = await this.executor.loadMany([
+        loadTarget(restaurants, input.restaurantId),
+        ...ids.map((id) => loadTarget(menuItems, id)),
+      ]);
       const items = new Map<string, MenuItem>(ids.map((id, i) => [id, loaded[i]!.state]));
-      return orderDecider.decide({ type: 'PlaceOrder', data }, state, { now, menu: { restaurant, items } });
+      return orderDecider.decide({ type: 'PlaceOrder', data }, state, {
+        now,
+        menu: { restaurant: restaurant.state, items },
+      });
     };
     // A pinned version is compared before deciding, and a conflict names the stream's version: another
     // customer's order id is refused first, as it is unpinned.
     if (ctx.expectedVersion !== undefined && input.orderId !== undefined) {
       if (isOthersOrder((await this.executor.load(orders, orderId)).state, ctx)) throw orderIdTaken(orderId);
     }
-    return this.executor.execute(orders, orderId, decide, ctx);
+    // The order stream is new in the common case: no read of it; an id already taken is answered as before.
+    return this.executor.execute(orders, orderId, decide, ctx, { createsStream: true });
   }
 
   /** Accept, mark preparing / ready / picked up / delivered, confirm, reject: one step of the lifecycle. */

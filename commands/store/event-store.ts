@@ -1,5 +1,18 @@
 import type { Knex } from 'knex';
 import type { EncodedEvent, EventLogReader, EventMetadata, RecordedEvent } from '../../runtime/event-log.js';
+import { type RawClient, withRawClient } from '../../runtime/postgres.js';
+import {
+  APPEND_BARRIER_LOCK,
+  type AppendParameter,
+  appendParameterNames,
+  appendStatement,
+  type ClaimMode,
+  FIND_IDEMPOTENT,
+  type NamedStatement,
+  READ_STREAMS,
+  REMEMBER_NOOP,
+  STREAM_VERSION,
+} from './append-statement.js';
 import { ConcurrencyError, IdempotencyRaceError } from './errors.js';
 
 export type { EncodedEvent, EventMetadata, RecordedEvent };
@@ -13,6 +26,14 @@ export interface IdempotencyRecord {
   readonly requestHash: string;
 }
 
+/** The append's open transaction, for write-side state that must commit with the events (`$1`, `$2`… placeholders). */
+export interface AppendTransaction {
+  query<Row extends object = Record<string, unknown>>(
+    text: string,
+    values?: readonly unknown[],
+  ): Promise<{ readonly rows: Row[] }>;
+}
+
 export interface AppendRequest {
   readonly streamId: string;
   /** The aggregate type, which is also the Kafka topic name (before any prefix), e.g. `ordering.order`. */
@@ -22,8 +43,11 @@ export interface AppendRequest {
   readonly metadata: EventMetadata;
   /** Stored in the append's transaction with the response, so a retry returns it and appends nothing. */
   readonly idempotency?: IdempotencyRecord;
-  /** Write-side state that must commit with the events or not at all (e.g. credentials); it may throw to abort. */
-  readonly alsoInTransaction?: (trx: Knex.Transaction) => Promise<void>;
+  /**
+   * Write-side state that must commit with the events or not at all (e.g. credentials); it may throw to abort.
+   * Costs an explicit transaction (BEGIN, the append, the callback, COMMIT) where an append alone is one statement.
+   */
+  readonly alsoInTransaction?: (trx: AppendTransaction) => Promise<void>;
 }
 
 export interface AppendResult {
@@ -44,10 +68,6 @@ export interface EventStoreOptions {
   /** Outbox shards: one relay at a time publishes a shard, which keeps each stream in order. */
   readonly outboxShards?: number;
 }
-
-/** Appenders hold this lock shared; a catch-up reader takes it exclusively for an instant to learn a position
- *  below which no transaction is still in flight (sequence values are taken before commit). */
-const APPEND_BARRIER_LOCK = 0x4c656467; // "Ledg"
 
 /** A row of the `events` table as the driver returns it (BIGINT as number: see database.ts). */
 export interface EventRow {
@@ -104,101 +124,101 @@ export class EventStore implements EventLogReader {
   }
 
   /**
-   * Appends events to one stream in one transaction with their outbox rows (and the idempotency record).
-   * Throws ConcurrencyError when the stream is not at the expected version: of N concurrent appends at the
-   * same expected version exactly one wins, because the version check is an UPDATE of the stream's row.
+   * Appends events to one stream with their outbox rows (and the idempotency record), in one statement: one round
+   * trip, atomic without an explicit transaction (see appendStatement for how the high-water mark stays gap-safe).
+   * Throws ConcurrencyError when the stream is not at the expected version: of N concurrent appends at the same
+   * expected version exactly one wins, because the claim is a write of the stream's row (an UPDATE from a
+   * version, or an INSERT that must not conflict), which PostgreSQL serialises. Throws IdempotencyRaceError when
+   * the key is already recorded; then nothing is appended.
    */
   async append(request: AppendRequest): Promise<AppendResult> {
-    const { streamId, streamType, expectedVersion, events } = request;
-    if (events.length === 0) throw new Error('append needs at least one event');
-    return this.db.transaction(async (trx) => {
-      // Four round trips: BEGIN, claim (with the barrier lock), events + outbox in one statement, COMMIT.
-      const newVersion = await this.claimVersions(trx, streamId, streamType, expectedVersion, events.length);
-      const first = newVersion - events.length + 1;
-      const inserted = await trx.raw(
-        `WITH appended AS (
-           INSERT INTO events (stream_id, stream_type, stream_version, event_id, event_type, schema_id, payload, metadata)
-           SELECT ?, ?, v, e, t, sc, p, ?::jsonb
-           FROM unnest(?::int[], ?::uuid[], ?::text[], ?::int[], ?::bytea[]) AS x(v, e, t, sc, p)
-           ORDER BY v
-           RETURNING global_position
-         )
-         INSERT INTO outbox (global_position, shard, topic) SELECT global_position, ?, ? FROM appended
-         RETURNING global_position`,
-        [
-          streamId,
-          streamType,
-          JSON.stringify(request.metadata),
-          events.map((_, i) => first + i),
-          events.map((e) => e.eventId),
-          events.map((e) => e.eventType),
-          events.map((e) => e.schemaId),
-          events.map((e) => e.payload),
-          shardOf(streamId, this.shards),
-          this.topicPrefix + streamType,
-        ],
-      );
-      const positions = (inserted.rows as { global_position: number }[]).map((r) => r.global_position);
-      const result: AppendResult = { streamId, version: newVersion, position: Math.max(...positions) };
-      if (request.idempotency) await this.recordIdempotency(trx, request.idempotency, result);
-      if (request.alsoInTransaction) await request.alsoInTransaction(trx);
-      return result;
+    if (request.events.length === 0) throw new Error('append needs at least one event');
+    const { alsoInTransaction } = request;
+    return withRawClient(this.db, async (client) => {
+      if (!alsoInTransaction) return this.appendOn(client, request);
+      await client.query('BEGIN');
+      try {
+        const result = await this.appendOn(client, request);
+        await alsoInTransaction(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        // A connection that cannot even roll back is broken; knex discards it when it comes back to the pool.
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
     });
   }
 
-  /**
-   * Claims the next versions of the stream, or throws ConcurrencyError. The same statement takes the append
-   * barrier (shared) before any sequence value is drawn — see safeHighWaterMark.
-   */
-  private async claimVersions(
-    trx: Knex.Transaction,
-    streamId: string,
-    streamType: string,
-    expected: ExpectedVersion,
-    count: number,
-  ): Promise<number> {
-    const barrier = `(SELECT pg_advisory_xact_lock_shared(${APPEND_BARRIER_LOCK})) AS barrier`;
-    let sql: string;
-    let bindings: (string | number)[];
-    if (expected === 'no_stream') {
-      sql = `INSERT INTO streams (stream_id, stream_type, version) SELECT ?, ?, ? FROM ${barrier}
-             ON CONFLICT (stream_id) DO NOTHING RETURNING version`;
-      bindings = [streamId, streamType, count];
-    } else if (expected === 'any') {
-      sql = `INSERT INTO streams (stream_id, stream_type, version) SELECT ?, ?, ? FROM ${barrier}
-             ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + EXCLUDED.version, updated_at = now()
-             RETURNING version`;
-      bindings = [streamId, streamType, count];
-    } else {
-      sql = `UPDATE streams SET version = ?, updated_at = now() FROM ${barrier}
-             WHERE stream_id = ? AND version = ? RETURNING version`;
-      bindings = [expected + count, streamId, expected];
+  private async appendOn(client: RawClient, request: AppendRequest): Promise<AppendResult> {
+    const { streamId, expectedVersion, idempotency } = request;
+    const mode: ClaimMode = typeof expectedVersion === 'number' ? 'version' : expectedVersion;
+    const statement = statementFor(mode, idempotency !== undefined);
+    const values = appendValues(statement.parameters, {
+      streamId,
+      streamType: request.streamType,
+      metadata: JSON.stringify(request.metadata),
+      eventIds: request.events.map((e) => e.eventId),
+      eventTypes: request.events.map((e) => e.eventType),
+      schemaIds: request.events.map((e) => e.schemaId),
+      payloads: request.events.map((e) => e.payload),
+      shard: shardOf(streamId, this.shards),
+      topic: this.topicPrefix + request.streamType,
+      expectedVersion: typeof expectedVersion === 'number' ? expectedVersion : null,
+      idempotencyScope: idempotency?.scope ?? null,
+      idempotencyKey: idempotency?.key ?? null,
+      idempotencyRequestHash: idempotency?.requestHash ?? null,
+    });
+    let rows: { version: number; position: number }[];
+    try {
+      rows = (await client.query({ name: statement.name, text: statement.text, values })).rows;
+    } catch (error) {
+      if (idempotency && isIdempotencyKeyTaken(error))
+        throw new IdempotencyRaceError(idempotency.scope, idempotency.key);
+      throw error;
     }
-    const claimed = (await trx.raw(sql, bindings)).rows as { version: number }[];
-    const row = claimed[0];
-    if (row) return row.version;
-    const actual = await trx('streams').where({ stream_id: streamId }).first('version');
-    throw new ConcurrencyError(streamId, describe(expected), actual ? (actual.version as number) : null);
-  }
-
-  private async recordIdempotency(trx: Knex.Transaction, record: IdempotencyRecord, result: AppendResult) {
-    const inserted = await trx.raw(
-      `INSERT INTO idempotency_keys (scope, key, request_hash, response) VALUES (?, ?, ?, ?)
-       ON CONFLICT (scope, key) DO NOTHING RETURNING key`,
-      [record.scope, record.key, record.requestHash, JSON.stringify(result)],
-    );
-    if (inserted.rows.length === 0) throw new IdempotencyRaceError(record.scope, record.key);
+    const row = rows[0];
+    if (row) return { streamId, version: row.version, position: row.position };
+    // The claim failed: read the version apart, as the failed statement's snapshot may predate the winner.
+    const actual = await query<{ version: number }>(client, STREAM_VERSION, [streamId]);
+    throw new ConcurrencyError(streamId, describe(expectedVersion), actual[0]?.version ?? null);
   }
 
   /** The stored response for an idempotency key, if a command with it has committed. */
   async findIdempotent(scope: string, key: string): Promise<StoredResponse | null> {
-    const row = await this.db('idempotency_keys').where({ scope, key }).first('request_hash', 'response');
-    return row ? { requestHash: row.request_hash as string, response: row.response as AppendResult } : null;
+    const rows = await withRawClient(this.db, (client) =>
+      query<{ request_hash: string; response: AppendResult }>(client, FIND_IDEMPOTENT, [scope, key]),
+    );
+    const row = rows[0];
+    return row ? { requestHash: row.request_hash, response: row.response } : null;
   }
 
   /** Records a command that appended nothing (already in the asked-for state) under its idempotency key. */
   async rememberNoop(record: IdempotencyRecord, result: AppendResult): Promise<void> {
-    await this.db.transaction((trx) => this.recordIdempotency(trx, record, result));
+    const inserted = await withRawClient(this.db, (client) =>
+      query(client, REMEMBER_NOOP, [record.scope, record.key, record.requestHash, JSON.stringify(result)]),
+    );
+    if (inserted.length === 0) throw new IdempotencyRaceError(record.scope, record.key);
+  }
+
+  /**
+   * Every event of these streams, by stream in version order, in one query per `pageSize` events (keyset paging
+   * on stream id and version): what a command loads. Every requested id is in the map, a missing stream empty.
+   */
+  async readStreams(streamIds: readonly string[], pageSize = 1000): Promise<Map<string, RecordedEvent[]>> {
+    const unique = [...new Set(streamIds)];
+    const streams = new Map<string, RecordedEvent[]>(unique.map((id) => [id, []]));
+    await withRawClient(this.db, async (client) => {
+      let after: [string, number] = ['', 0];
+      for (;;) {
+        const page = await query<EventRow>(client, READ_STREAMS, [unique, ...after, pageSize]);
+        for (const row of page) streams.get(row.stream_id)?.push(toRecorded(row));
+        const last = page.at(-1);
+        if (!last || page.length < pageSize) return;
+        after = [last.stream_id, last.stream_version];
+      }
+    });
+    return streams;
   }
 
   async readStream(streamId: string, options: { fromVersion?: number; limit?: number } = {}): Promise<RecordedEvent[]> {
@@ -255,4 +275,37 @@ export class EventStore implements EventLogReader {
       .first();
     return Number(row?.n ?? 0);
   }
+}
+
+interface PreparedAppend extends NamedStatement {
+  readonly parameters: readonly AppendParameter[];
+}
+
+/** The six variants (claim mode × idempotency), built once: a named statement's text must never change. */
+const STATEMENTS = new Map<string, PreparedAppend>();
+function statementFor(mode: ClaimMode, withIdempotency: boolean): PreparedAppend {
+  const id = `${mode}/${withIdempotency}`;
+  let statement = STATEMENTS.get(id);
+  if (!statement) {
+    statement = { ...appendStatement(mode, withIdempotency), parameters: appendParameterNames(mode, withIdempotency) };
+    STATEMENTS.set(id, statement);
+  }
+  return statement;
+}
+
+const appendValues = (names: readonly AppendParameter[], values: Record<AppendParameter, unknown>): unknown[] =>
+  names.map((name) => values[name]);
+
+const isIdempotencyKeyTaken = (error: unknown): boolean =>
+  typeof error === 'object' &&
+  error !== null &&
+  (error as { code?: unknown }).code === '23505' &&
+  (error as { constraint?: unknown }).constraint === 'idempotency_keys_pkey';
+
+async function query<Row extends object>(
+  client: RawClient,
+  statement: NamedStatement,
+  values: readonly unknown[],
+): Promise<Row[]> {
+  return (await client.query<Row>({ name: statement.name, text: statement.text, values: [...values] })).rows;
 }
