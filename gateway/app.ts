@@ -12,6 +12,7 @@ import { body, errorHandler, frameworkErrorHandler, notFoundHandler } from './er
 import { type HealthDeps, healthPlugin } from './health.js';
 import { httpMetrics } from './metrics.js';
 import { type RateLimitOptions, rateLimiter } from './rate-limit.js';
+import { OneLineRequestLog } from './request-log.js';
 import { tracedChildLogger, tracing } from './trace.js';
 import { refuseInvalidText, validatorCompiler } from './validation.js';
 
@@ -51,6 +52,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     requestIdHeader: false,
     genReqId: (raw) => requestIdOf(raw.headers['x-request-id']),
     childLoggerFactory: tracedChildLogger,
+    // One line per request, at its end (Fastify's default is two, the first with the whole request serialised).
+    logController: new OneLineRequestLog(),
     // A URL that does not decode (`/orders/%`) answers in our error shape, with the request id.
     frameworkErrors: frameworkErrorHandler,
   });
@@ -84,7 +87,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(healthPlugin(deps.health));
 
-  const limit = rateLimiter(deps.redis, deps.tokens, deps.rateLimit);
+  const limiter = rateLimiter(deps.redis, deps.tokens, deps.rateLimit);
+  const limit = limiter.hook;
+  app.addHook('onClose', () => limiter.close());
   const authorize = requireRoles(deps.tokens);
   await app.register(
     async (commands) => {

@@ -4,6 +4,7 @@ import jwt from 'jsonwebtoken';
 import { isPublishedSecret } from '../runtime/config.js';
 import { ROLES, type Role } from '../runtime/roles.js';
 import { HttpError } from './errors.js';
+import { VERIFIED_TOKENS_MAX, VerifiedTokens } from './verified-tokens.js';
 
 export interface Principal {
   readonly accountId: string;
@@ -38,6 +39,8 @@ export interface TokenOptions {
    * on every gateway, and live connections are re-checked that often.
    */
   readonly sessionCacheMs?: number;
+  /** Verified access tokens kept per process until their expiry (default VERIFIED_TOKENS_MAX; 0 keeps none). */
+  readonly verifiedTokensMax?: number;
 }
 
 /** Default bound on how long a revoked session keeps working on a gateway that did not revoke it. */
@@ -86,6 +89,8 @@ export class TokenService {
   private readonly sessions = new Map<string, { revoked: boolean; until: number }>();
   /** Lookups in flight, so concurrent requests of one session cost one Redis call. */
   private readonly lookups = new Map<string, Promise<boolean>>();
+  /** Tokens already verified: a client sends the same token for up to its whole lifetime. */
+  private readonly verified: VerifiedTokens<AccessClaims>;
 
   constructor(
     private readonly redis: Redis,
@@ -98,6 +103,7 @@ export class TokenService {
     this.issuer = options.issuer ?? 'ledgerline';
     this.audience = options.audience ?? 'ledgerline-api';
     this.sessionCacheMs = options.sessionCacheMs ?? SESSION_CHECK_MS;
+    this.verified = new VerifiedTokens(options.verifiedTokensMax ?? VERIFIED_TOKENS_MAX);
   }
 
   /**
@@ -118,9 +124,18 @@ export class TokenService {
   /**
    * The claims of an access token: HS256 only (alg none or any other is refused), our issuer and audience, an
    * expiry, a subject, a known role and a session. 401 with a code that says what is wrong. Does not look at
-   * the session: see checkSession.
+   * the session: see checkSession. A token verified before is answered from memory until it expires (the very
+   * same string only: any other, a tampered one included, is verified in full).
    */
   verify(token: string): AccessClaims {
+    const known = this.verified.get(token);
+    if (known) return known;
+    const claims = this.verifyInFull(token);
+    this.verified.remember(token, claims);
+    return claims;
+  }
+
+  private verifyInFull(token: string): AccessClaims {
     let claims: jwt.JwtPayload;
     try {
       claims = jwt.verify(token, this.signingKey, {
@@ -138,7 +153,8 @@ export class TokenService {
     // jsonwebtoken checks exp only when present: a token without one would be good forever.
     if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw invalid();
     if (typeof claims.sid !== 'string' || claims.sid === '') throw invalid();
-    return { accountId: claims.sub, role, sessionId: claims.sid, expiresAt: claims.exp * 1000 };
+    // Frozen: the same object now answers every request of this token.
+    return Object.freeze({ accountId: claims.sub, role, sessionId: claims.sid, expiresAt: claims.exp * 1000 });
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpError, isDependencyFailure } from '../../gateway/errors.js';
 import { TokenService } from '../../gateway/tokens.js';
 
@@ -140,6 +140,77 @@ describe('TokenService.verify: what an access token must carry', () => {
 
   it('answers TOKEN_EXPIRED to an expired token', () => {
     expect(refusal(service(), forge({ exp: now() - 5 }))).toBe('TOKEN_EXPIRED');
+  });
+});
+
+describe('TokenService.verify: a token verified once is answered from memory until it expires (issue 14)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.useRealTimers();
+  });
+
+  it('verifies the signature of a token once, then answers its claims from the cache', () => {
+    const tokens = service();
+    const token = tokens.accessToken({ accountId: 'acc-1', role: 'customer' }, 'family-1');
+    const verify = vi.spyOn(jwt, 'verify');
+    const first = tokens.verify(token);
+    expect(tokens.verify(token)).toBe(first);
+    expect(tokens.verify(token)).toEqual({
+      accountId: 'acc-1',
+      role: 'customer',
+      sessionId: 'family-1',
+      expiresAt: first.expiresAt,
+    });
+    expect(verify).toHaveBeenCalledTimes(1);
+    expect(Object.isFrozen(first)).toBe(true);
+  });
+
+  it('never answers a tampered copy of a cached token from the cache', () => {
+    const tokens = service();
+    const token = tokens.accessToken({ accountId: 'acc-1', role: 'customer' }, 'family-1');
+    tokens.verify(token);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    const escalated = Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url');
+    expect(refusal(tokens, `${header}.${escalated}.${signature}`)).toBe('TOKEN_INVALID');
+    const flipped = signature.at(-2) === 'A' ? 'B' : 'A';
+    expect(refusal(tokens, `${header}.${payload}.${signature.slice(0, -2)}${flipped}${signature.at(-1)}`)).toBe(
+      'TOKEN_INVALID',
+    );
+    expect(refusal(tokens, `${token} `)).toBe('TOKEN_INVALID');
+    expect(tokens.verify(token).role).toBe('customer');
+  });
+
+  it('answers TOKEN_EXPIRED once a cached token expires', () => {
+    vi.useFakeTimers({ now: new Date('2030-01-01T00:00:00Z'), toFake: ['Date'] });
+    const tokens = service();
+    const token = tokens.accessToken({ accountId: 'acc-1', role: 'customer' }, 'family-1');
+    const { expiresAt } = tokens.verify(token);
+    vi.setSystemTime(expiresAt - 1);
+    expect(refusal(tokens, token)).toBeNull();
+    vi.setSystemTime(expiresAt);
+    expect(refusal(tokens, token)).toBe('TOKEN_EXPIRED');
+  });
+
+  it('keeps no token when its bound is 0: every call verifies in full', () => {
+    const tokens = service(undefined, { verifiedTokensMax: 0 });
+    const token = tokens.accessToken({ accountId: 'acc-1', role: 'customer' }, 'family-1');
+    const verify = vi.spyOn(jwt, 'verify');
+    tokens.verify(token);
+    tokens.verify(token);
+    expect(verify).toHaveBeenCalledTimes(2);
+  });
+
+  it('still refuses a cached token of a revoked session, within the session window', async () => {
+    const fake = fakeRedis();
+    const tokens = service(fake.redis, { sessionCacheMs: 100 });
+    const token = tokens.accessToken({ accountId: 'acc-1', role: 'customer' }, 'family-1');
+    await tokens.checkSession(tokens.verify(token).sessionId);
+    fake.revoke('family-1');
+    await new Promise((r) => setTimeout(r, 150));
+    await expect(tokens.checkSession(tokens.verify(token).sessionId)).rejects.toMatchObject({
+      code: 'SESSION_REVOKED',
+    });
   });
 });
 

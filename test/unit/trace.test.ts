@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { requestIdOf } from '../../gateway/app.js';
-import { tracedChildLogger, traceIdFrom, traceOf } from '../../gateway/trace.js';
+import { newTraceId, tracedChildLogger, traceIdFrom, traceOf } from '../../gateway/trace.js';
 
 describe('traceparent', () => {
   it('continues the caller’s trace from a valid W3C traceparent', () => {
@@ -27,6 +27,25 @@ describe('traceparent', () => {
       expect(traceIdFrom(bad)).toBeNull();
     }
     expect(traceIdFrom(['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'])).toBeNull();
+  });
+});
+
+describe('new trace ids', () => {
+  it('are valid W3C trace ids, all different, across several refills of the random pool', () => {
+    const ids = Array.from({ length: 2_000 }, () => newTraceId());
+    for (const id of ids) {
+      expect(id).toMatch(/^[0-9a-f]{32}$/);
+      // A new id must read back as a trace id when carried on in a traceparent.
+      expect(traceIdFrom(`00-${id}-00f067aa0ba902b7-01`)).toBe(id);
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('use every hex digit in every position (random, not a counter)', () => {
+    const ids = Array.from({ length: 4_000 }, () => newTraceId());
+    for (let position = 0; position < 32; position++) {
+      expect(new Set(ids.map((id) => id[position])).size).toBe(16);
+    }
   });
 });
 
