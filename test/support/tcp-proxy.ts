@@ -8,8 +8,9 @@ export interface CuttableProxy {
   /** While refusing, every new connection is reset as soon as it is accepted (the server seems down). */
   refuse(refusing: boolean): void;
   /**
-   * While armed, a connection that sends a simple-query `COMMIT` gets the server's answer to it dropped and is
-   * then reset: the transaction committed, the client never hears so (an acknowledgement lost to the network).
+   * While armed, a connection that sends a simple-query `COMMIT`, or gets any answer from the server, has that
+   * answer dropped and is then reset: the transaction committed, the client never hears so (an acknowledgement
+   * lost to the network). An append is one statement, its own transaction: its answer is its commit's.
    */
   loseCommitAcknowledgements(armed: boolean): void;
   /** How many connections lost a commit acknowledgement so far. */
@@ -50,7 +51,7 @@ export async function cuttableProxy(target: URL, defaultPort = 5432): Promise<Cu
     });
     upstream.on('drain', () => client.resume());
     upstream.on('data', (chunk: Buffer) => {
-      if (commitSent) {
+      if (commitSent || losingAcks) {
         // The server has answered the COMMIT, so it is durable; the answer never arrives.
         lost++;
         client.resetAndDestroy();
