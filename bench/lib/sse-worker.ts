@@ -1,11 +1,12 @@
 // SSE subscribers on a worker thread (see worker.ts): plain HTTP requests to the gateway's stream of one order,
-// each parsed as the text/event-stream it is, every event stamped with the wall clock when its bytes arrived.
+// each parsed as the text/event-stream it is, every event stamped with the process's monotonic clock (clock.ts)
+// when its bytes arrived.
 // Beside them, one Redis client XREADs the same stream directly: the floor any fan-out could reach from here.
 // Started by the sse-fanout suite, which drives it with messages.
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Redis } from 'ioredis';
-import { wallNow } from './worker.js';
+import { monotonicNow } from './clock.js';
 
 export interface SseSpec {
   readonly port: number;
@@ -31,15 +32,13 @@ export type FromWorker =
       readonly failed: number;
       readonly failures: readonly string[];
       readonly connectSeconds: number;
-      /** Redis's clock minus this thread's wall clock (ms), from the TIME round trip with the smallest delay. */
-      readonly redisClockOffsetMs: number;
     }
   | {
       readonly type: 'received';
       readonly status: string;
       /** The stream entry id (its first part is Redis's clock at the XADD, in ms). */
       readonly entryId: string | null;
-      /** Per subscriber that connected, the wall time its copy arrived (NaN: not within the timeout). */
+      /** Per subscriber that connected, when its copy arrived on monotonicNow() (NaN: not within the timeout). */
       readonly receipts: Float64Array;
       readonly baselineReceipt: number | null;
     }
@@ -130,7 +129,7 @@ function subscribe(subscriber: Subscriber): Promise<void> {
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {
         // Stamped before parsing: the time the bytes were handed to this thread.
-        const at = wallNow();
+        const at = monotonicNow();
         const wasReady = subscriber.ready;
         parse(subscriber, chunk, at);
         if (!wasReady && subscriber.ready) {
@@ -175,7 +174,7 @@ async function followDirectly(redis: Redis): Promise<void> {
     const result = (await redis.xread('BLOCK', 500, 'STREAMS', spec.streamKey, last).catch(() => null)) as
       | [string, [string, string[]][]][]
       | null;
-    const at = wallNow();
+    const at = monotonicNow();
     for (const [, entries] of result ?? []) {
       for (const [id, fields] of entries) {
         last = id;
@@ -185,19 +184,6 @@ async function followDirectly(redis: Redis): Promise<void> {
       }
     }
   }
-}
-
-/** Redis clock − this thread's clock: the TIME reply closest to the middle of its shortest round trip. */
-async function redisClockOffset(redis: Redis): Promise<number> {
-  let best = { rtt: Number.POSITIVE_INFINITY, offset: 0 };
-  for (let i = 0; i < 20; i++) {
-    const before = wallNow();
-    const [seconds, micros] = await redis.time();
-    const after = wallNow();
-    const redisMs = Number(seconds) * 1000 + Number(micros) / 1000;
-    if (after - before < best.rtt) best = { rtt: after - before, offset: redisMs - (before + after) / 2 };
-  }
-  return best.offset;
 }
 
 function awaitStatus(status: string, timeoutMs: number): void {
@@ -216,7 +202,6 @@ function awaitStatus(status: string, timeoutMs: number): void {
 
 async function main(): Promise<void> {
   const direct = new Redis(spec.redisUrl, { maxRetriesPerRequest: 2 });
-  const redisClockOffsetMs = await redisClockOffset(direct);
   const following = followDirectly(direct);
   const started = performance.now();
   const { failed, failures } = await connectAll();
@@ -226,7 +211,6 @@ async function main(): Promise<void> {
     failed,
     failures,
     connectSeconds: (performance.now() - started) / 1000,
-    redisClockOffsetMs,
   });
   parentPort?.on('message', (message: ToWorker) => {
     if (message.type === 'await') {

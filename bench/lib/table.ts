@@ -47,6 +47,14 @@ export const exactly =
   (expected: number, label: string): Judge =>
   (ours) => ({ target: `= ${thousands.format(expected)} (${label})`, pass: ours === expected });
 
+/**
+ * No target on the latency itself, but a check of how it was measured: on one clock no sample is below zero, so a
+ * negative one (`lowest`, the smallest sample of ours and the baseline's) fails the row rather than flatter it.
+ */
+export const nonNegative =
+  (lowest: number): Judge =>
+  (ours) => ({ target: 'every sample ≥ 0 ms', pass: ours >= 0 && lowest >= 0 });
+
 /** No target: the row explains the others. */
 export const informational: Judge = () => ({ target: '—', pass: null });
 

@@ -50,6 +50,3 @@ export function nextMessage<T>(
     worker.on('exit', onExit);
   });
 }
-
-/** The wall clock with sub-millisecond resolution, comparable across threads and with Redis's clock. */
-export const wallNow = (): number => performance.timeOrigin + performance.now();
