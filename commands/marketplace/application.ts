@@ -58,7 +58,8 @@ const mustExist = (state: Application, applicationId: string): Existing<Applicat
 
 const isFinal = (status: ApplicationStatus): boolean => FINAL_APPLICATION_STATUSES.includes(status);
 
-const decided = (application: Existing<Application>, wanted: string) =>
+/** The refusal of a step an application's status does not allow (final, or not yet shortlisted…). */
+export const applicationDecided = (application: Existing<Application>, wanted: string) =>
   new DomainError(
     'conflict',
     'APPLICATION_DECIDED',
@@ -80,7 +81,7 @@ function step(
 ): ApplicationEvent[] {
   const application = mustExist(state, applicationId);
   if (application.status === to) return [];
-  if (!from.includes(application.status)) throw decided(application, wanted);
+  if (!from.includes(application.status)) throw applicationDecided(application, wanted);
   return [event(application)];
 }
 
