@@ -14,7 +14,7 @@ import { chunk, orderMix } from '../lib/events.js';
 import { progress } from '../lib/progress.js';
 import { benchConfig, deleteSubjects } from '../lib/stack.js';
 import type { Suite, SuiteContext, SuiteResult } from '../lib/suite.js';
-import { atLeast, atMost, informational, type Row, row } from '../lib/table.js';
+import { atMost, informational, type Row, ratioAtLeast, row } from '../lib/table.js';
 
 // rebuildPostgresProjection of the orders read model from an event store holding ~100,000 order events, against
 // what PostgreSQL ingests on this machine when a client simply inserts the same number of rows. The store is
@@ -28,7 +28,8 @@ const FILL_CHUNK = 5_000;
 const REBUILD_BATCH = 5_000;
 /** The production projector's read pool (projections/main.ts). */
 const READ_POOL = 8;
-const TARGET_EVENTS_PER_SECOND = 50_000;
+/** Our events/s at least this many times the rows/s PostgreSQL takes from a plain multi-row INSERT. */
+const TARGET_RATIO = 0.6;
 /** More schema lookups than event types in one batch: the codec's cache is being missed by every event. */
 const HERD_LOOKUPS = 100;
 const REBUILD_VERSION = 2;
@@ -81,8 +82,9 @@ interface OursResult {
 
 interface BaselineResult {
   readonly rows: number;
+  /** The mean of the two runs, one before the rebuild and one after: a burst of other load hits both sides. */
   readonly rowsPerSecond: number;
-  readonly seconds: number;
+  readonly runs: readonly { readonly rowsPerSecond: number; readonly seconds: number }[];
   /** The same rows produced inside the server (INSERT … SELECT generate_series): no client, no transfer. */
   readonly serverOnlyRowsPerSecond: number;
 }
@@ -314,14 +316,18 @@ async function measureOurs(database: BenchDatabase, prefix: string, events: read
  * of lines, amounts, times) into a plain table without indexes, in multi-row statements of the rebuild's batch
  * size, one after another on one connection. Rows are built before the clock starts.
  */
-async function measureBaseline(database: BenchDatabase, events: readonly ProjectedEvent[]): Promise<BaselineResult> {
+async function measureBaseline(
+  database: BenchDatabase,
+  events: readonly ProjectedEvent[],
+  table: string,
+): Promise<{ rowsPerSecond: number; seconds: number; serverOnlyRowsPerSecond: number }> {
   const client = new pg.Client({ connectionString: database.url, application_name: 'ledgerline-bench-baseline' });
   await client.connect();
   try {
     const columns = `order_id text, customer_id text, restaurant_id text, status text, items jsonb, total_minor bigint,
       currency text, accepted boolean, placed_at timestamptz, updated_at timestamptz, version integer, position bigint`;
-    await client.query(`CREATE TABLE bench_plain_rows (${columns})`);
-    await client.query(`CREATE TABLE bench_plain_server (${columns})`);
+    await client.query(`CREATE TABLE ${table}_rows (${columns})`);
+    await client.query(`CREATE TABLE ${table}_server (${columns})`);
     const items = JSON.stringify([{ menuItemId: 'item', name: 'Dish 0', quantity: 2, unitPriceMinor: 1250 }]);
     const parts = chunk(events, REBUILD_BATCH).map((part) => [
       part.map((e) => String(e.data.orderId)),
@@ -341,7 +347,7 @@ async function measureBaseline(database: BenchDatabase, events: readonly Project
     const started = performance.now();
     for (const values of parts) {
       await client.query(
-        `INSERT INTO bench_plain_rows SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+        `INSERT INTO ${table}_rows SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
            $5::jsonb[], $6::bigint[], $7::text[], $8::boolean[], $9::timestamptz[], $10::timestamptz[],
            $11::int[], $12::bigint[])`,
         values,
@@ -350,19 +356,14 @@ async function measureBaseline(database: BenchDatabase, events: readonly Project
     const seconds = (performance.now() - started) / 1000;
     const serverStarted = performance.now();
     await client.query(
-      `INSERT INTO bench_plain_server
+      `INSERT INTO ${table}_server
        SELECT 'order-' || g, 'customer-1', 'restaurant-1', 'OrderPlaced', $1::jsonb, g * 7, 'EUR', true, now(), now(),
               1, g
        FROM generate_series(1, $2::int) AS g`,
       [items, events.length],
     );
     const serverSeconds = (performance.now() - serverStarted) / 1000;
-    return {
-      rows: events.length,
-      rowsPerSecond: events.length / seconds,
-      seconds,
-      serverOnlyRowsPerSecond: events.length / serverSeconds,
-    };
+    return { rowsPerSecond: events.length / seconds, seconds, serverOnlyRowsPerSecond: events.length / serverSeconds };
   } finally {
     await client.end();
   }
@@ -411,9 +412,8 @@ function shortfall(ours: OursResult, baseline: BaselineResult, _ordersPerBatch: 
   const b = ours.breakdown;
   const share = (ms: number) => pct(ms, b.wallMs);
   return (
-    `${Math.round(ours.eventsPerSecond)} events/s is under the ${TARGET_EVENTS_PER_SECOND} events/s target ` +
-    `(${((100 * ours.eventsPerSecond) / baseline.rowsPerSecond).toFixed(0)}% of a plain multi-row INSERT of as many ` +
-    `rows). Largest parts: the orders upsert ${share(b.sqlMs['orders: upsert rows'] ?? 0)}, Node inside the ` +
+    `${Math.round(ours.eventsPerSecond)} events/s is ${((100 * ours.eventsPerSecond) / baseline.rowsPerSecond).toFixed(0)}% ` +
+    `of a plain multi-row INSERT of as many rows, under the ${TARGET_RATIO}× target. Largest parts: the orders upsert ${share(b.sqlMs['orders: upsert rows'] ?? 0)}, Node inside the ` +
     `transaction ${share(b.transactionJsMs)}, projection_streams ${share(b.sqlMs.projection_streams ?? 0)}, ` +
     `advisory locks ${share(b.sqlMs['advisory locks'] ?? 0)}; reading and decoding (overlapped with the writes) ` +
     `${share(b.readMs + b.decodeMs)}.`
@@ -428,6 +428,19 @@ export const rebuildSuite: Suite = {
     const database = await createBenchDatabase('rebuild');
     try {
       const mix = orderMix({ seed: 2, events: count, activeOrders: 500, restaurants: 50, customers: 5_000 });
+      // The baseline runs before and after the rebuild, and the ratio uses their mean: on a shared machine a
+      // burst of other load during one of them would otherwise decide the verdict.
+      const runBaseline = async (table: string) => {
+        progress(SUITE, `baseline: ${count} rows inserted by node-postgres, ${REBUILD_BATCH} per statement`);
+        const run = await measureBaseline(database, mix.events, table);
+        progress(
+          SUITE,
+          `  ${Math.round(run.rowsPerSecond)} rows/s (${run.seconds.toFixed(2)} s); the same rows made by the ` +
+            `server alone: ${Math.round(run.serverOnlyRowsPerSecond)} rows/s`,
+        );
+        return run;
+      };
+      const before = await runBaseline('bench_plain_before');
       progress(SUITE, `filling an event store with ${count} order events (${mix.orders} orders), codec-encoded`);
       const { ours, fillSeconds } = await measureOurs(database, prefix, mix.events, mix.orders);
       progress(
@@ -439,13 +452,13 @@ export const rebuildSuite: Suite = {
       );
       progress(SUITE, `  where the time went: ${describeBreakdown(ours.breakdown)}`);
       progress(SUITE, `  ${describeFirstBatch(ours)}`);
-      progress(SUITE, `baseline: ${count} rows inserted by node-postgres, ${REBUILD_BATCH} per statement`);
-      const baseline = await measureBaseline(database, mix.events);
-      progress(
-        SUITE,
-        `  ${Math.round(baseline.rowsPerSecond)} rows/s (${baseline.seconds.toFixed(2)} s); the same rows made by the ` +
-          `server alone: ${Math.round(baseline.serverOnlyRowsPerSecond)} rows/s`,
-      );
+      const after = await runBaseline('bench_plain_after');
+      const baseline: BaselineResult = {
+        rows: count,
+        rowsPerSecond: (before.rowsPerSecond + after.rowsPerSecond) / 2,
+        runs: [before, after].map(({ rowsPerSecond, seconds }) => ({ rowsPerSecond, seconds })),
+        serverOnlyRowsPerSecond: (before.serverOnlyRowsPerSecond + after.serverOnlyRowsPerSecond) / 2,
+      };
       const mismatched =
         (ours.check.orderRows === ours.orders ? 0 : 1) + (ours.check.dailyOrders === ours.orders ? 0 : 1);
       const rows: Row[] = [
@@ -455,7 +468,7 @@ export const rebuildSuite: Suite = {
           'events/s',
           ours.eventsPerSecond,
           baseline.rowsPerSecond,
-          atLeast(TARGET_EVENTS_PER_SECOND, 'events/s'),
+          ratioAtLeast(TARGET_RATIO),
         ),
         row(
           SUITE,
@@ -471,7 +484,7 @@ export const rebuildSuite: Suite = {
       const notes = [
         `where the rebuild's time went (after the first batch): ${describeBreakdown(ours.breakdown)}.`,
         `${describeFirstBatch(ours)}.`,
-        ...(ours.eventsPerSecond < TARGET_EVENTS_PER_SECOND
+        ...(ours.eventsPerSecond < TARGET_RATIO * baseline.rowsPerSecond
           ? [shortfall(ours, baseline, ordersPerBatch(mix.events))]
           : []),
       ];

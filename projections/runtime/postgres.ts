@@ -63,19 +63,14 @@ export async function applyInTransaction(
       );
     }
     if (streams.length > 0) {
-      // One array parameter rather than one per stream: a 5,000-stream batch parses and binds far faster.
-      const seen = (
-        await trx.raw(
-          'SELECT stream_id, version FROM projection_streams WHERE projection = ? AND stream_id = ANY(?::text[])',
-          [key, streams],
-        )
-      ).rows;
-      const versions = new Map<string, number>(
-        seen.map((r: { stream_id: string; version: number }) => [r.stream_id, r.version]),
-      );
+      // A rebuild (exclusive) builds an emptied version from the log, in order, each event once: nothing was applied
+      // before but what it applied itself, so it skips reading the versions seen (a fifth of a rebuild's time) and
+      // takes a stream's first event in the batch as the next one. The log's versions are contiguous, and a stream
+      // with an event left out as poison is held back by the PoisonIsolator, so no gap can reach it.
+      const versions = options.exclusive ? new Map<string, number>() : await versionsSeen(trx, key, streams);
       const positions = new Map<string, number>();
       for (const event of events) {
-        const applied = versions.get(event.streamId) ?? 0;
+        const applied = versions.get(event.streamId) ?? (options.exclusive ? event.streamVersion - 1 : 0);
         if (event.streamVersion <= applied) {
           duplicates++; // already applied: the dedupe of redelivered events
           continue;
@@ -124,4 +119,18 @@ export async function applyInTransaction(
   // Counted once committed, so a rolled-back attempt that the runner retries is not counted twice.
   countDuplicates(duplicates);
   return appliedCount;
+}
+
+/** The stream versions a projection version has applied, for the streams of a batch. */
+async function versionsSeen(
+  trx: Knex.Transaction,
+  key: string,
+  streams: readonly string[],
+): Promise<Map<string, number>> {
+  // One array parameter rather than one per stream: a 5,000-stream batch parses and binds far faster.
+  const seen = await trx.raw(
+    'SELECT stream_id, version FROM projection_streams WHERE projection = ? AND stream_id = ANY(?::text[])',
+    [key, [...streams]],
+  );
+  return new Map((seen.rows as { stream_id: string; version: number }[]).map((r) => [r.stream_id, r.version]));
 }
