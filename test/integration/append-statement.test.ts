@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPEND_BARRIER_LOCK } from '../../commands/store/append-statement.js';
 import { ConcurrencyError, IdempotencyRaceError } from '../../commands/store/errors.js';
-import { EventStore, type ExpectedVersion } from '../../commands/store/event-store.js';
+import { type AppendRequest, EventStore, type ExpectedVersion } from '../../commands/store/event-store.js';
 import { withRawClient } from '../../runtime/postgres.js';
 import { metadata, opaqueEvents, openTestStore, type TestStore } from '../support/store.js';
 
@@ -17,6 +17,21 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 const newStream = () => `append-${randomUUID()}`;
+/** An append of `count` opaque events to a test stream; `extra` adds the idempotency record or a callback. */
+const append = (
+  streamId: string,
+  expectedVersion: ExpectedVersion,
+  count: number,
+  extra: Pick<AppendRequest, 'idempotency' | 'alsoInTransaction'> = {},
+) =>
+  t.store.append({
+    streamId,
+    streamType: 'test.probe',
+    expectedVersion,
+    events: opaqueEvents(count),
+    metadata,
+    ...extra,
+  });
 const idempotency = () => ({ scope: `actor-${randomUUID()}`, key: `key-${randomUUID()}`, requestHash: 'h1' });
 const eventsOf = (streamId: string) => t.db('events').where({ stream_id: streamId });
 const sequenceValue = async (): Promise<number> =>
@@ -30,14 +45,7 @@ describe('one-statement append', () => {
   it('records the idempotency key with the response in the same statement', async () => {
     const streamId = newStream();
     const record = idempotency();
-    const result = await t.store.append({
-      streamId,
-      streamType: 'test.probe',
-      expectedVersion: 'no_stream',
-      events: opaqueEvents(3),
-      metadata,
-      idempotency: record,
-    });
+    const result = await append(streamId, 'no_stream', 3, { idempotency: record });
     expect(await t.store.findIdempotent(record.scope, record.key)).toEqual({ requestHash: 'h1', response: result });
     const outbox = await t.db('outbox').whereIn(
       'global_position',
@@ -49,26 +57,10 @@ describe('one-statement append', () => {
   it('appends nothing when the key is already recorded, and says so with IdempotencyRaceError', async () => {
     const record = idempotency();
     const first = newStream();
-    await t.store.append({
-      streamId: first,
-      streamType: 'test.probe',
-      expectedVersion: 'no_stream',
-      events: opaqueEvents(1),
-      metadata,
-      idempotency: record,
-    });
+    await append(first, 'no_stream', 1, { idempotency: record });
     const second = newStream();
     const outboxBefore = Number((await t.db('outbox').count({ n: '*' }))[0]!.n);
-    await expect(
-      t.store.append({
-        streamId: second,
-        streamType: 'test.probe',
-        expectedVersion: 'no_stream',
-        events: opaqueEvents(2),
-        metadata,
-        idempotency: record,
-      }),
-    ).rejects.toBeInstanceOf(IdempotencyRaceError);
+    await expect(append(second, 'no_stream', 2, { idempotency: record })).rejects.toBeInstanceOf(IdempotencyRaceError);
     // The unique violation aborted the statement's implicit transaction: no stream row, no events, no outbox rows.
     expect(await t.store.streamVersion(second)).toBeNull();
     expect(await eventsOf(second)).toHaveLength(0);
@@ -77,41 +69,15 @@ describe('one-statement append', () => {
 
   it('names the actual version in a conflict, for each way of claiming', async () => {
     const streamId = newStream();
-    await t.store.append({
-      streamId,
-      streamType: 'test.probe',
-      expectedVersion: 'no_stream',
-      events: opaqueEvents(2),
-      metadata,
+    await append(streamId, 'no_stream', 2);
+    await expect(append(streamId, 'no_stream', 1)).rejects.toMatchObject({
+      code: 'STREAM_VERSION_CONFLICT',
+      expected: 'no_stream',
+      actual: 2,
     });
-    await expect(
-      t.store.append({
-        streamId,
-        streamType: 'test.probe',
-        expectedVersion: 'no_stream',
-        events: opaqueEvents(1),
-        metadata,
-      }),
-    ).rejects.toMatchObject({ code: 'STREAM_VERSION_CONFLICT', expected: 'no_stream', actual: 2 });
-    await expect(
-      t.store.append({ streamId, streamType: 'test.probe', expectedVersion: 1, events: opaqueEvents(1), metadata }),
-    ).rejects.toMatchObject({ expected: '1', actual: 2 });
-    await expect(
-      t.store.append({
-        streamId: newStream(),
-        streamType: 'test.probe',
-        expectedVersion: 3,
-        events: opaqueEvents(1),
-        metadata,
-      }),
-    ).rejects.toMatchObject({ actual: null });
-    const any = await t.store.append({
-      streamId,
-      streamType: 'test.probe',
-      expectedVersion: 'any',
-      events: opaqueEvents(2),
-      metadata,
-    });
+    await expect(append(streamId, 1, 1)).rejects.toMatchObject({ expected: '1', actual: 2 });
+    await expect(append(newStream(), 3, 1)).rejects.toMatchObject({ actual: null });
+    const any = await append(streamId, 'any', 2);
     expect(any.version).toBe(4);
     expect((await t.store.readStream(streamId)).map((e) => e.streamVersion)).toEqual([1, 2, 3, 4]);
   });
@@ -122,13 +88,7 @@ describe('one-statement append', () => {
     try {
       await reader.raw('SELECT pg_advisory_xact_lock(?)', [APPEND_BARRIER_LOCK]);
       const before = await sequenceValue();
-      const pending = t.store.append({
-        streamId: newStream(),
-        streamType: 'test.probe',
-        expectedVersion: 'no_stream',
-        events: opaqueEvents(2),
-        metadata,
-      });
+      const pending = append(newStream(), 'no_stream', 2);
       expect(await within(pending, 300)).toBe('pending');
       // Sequence values are not transactional: one drawn by the waiting append would show here at once.
       expect(await sequenceValue()).toBe(before);
@@ -148,26 +108,13 @@ describe('one-statement append', () => {
     try {
       await holder('idempotency_keys').insert({ ...toRow(record), response: '{}' });
       const slowStream = newStream();
-      slow = t.store.append({
-        streamId: slowStream,
-        streamType: 'test.probe',
-        expectedVersion: 'no_stream',
-        events: opaqueEvents(1),
-        metadata,
-        idempotency: record,
-      });
+      slow = append(slowStream, 'no_stream', 1, { idempotency: record });
       const waitingSince = Date.now();
       while (!(await isWaitingOnLock())) {
         if (Date.now() - waitingSince > 5000) throw new Error('the slow append never started waiting');
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      const fast = await t.store.append({
-        streamId: newStream(),
-        streamType: 'test.probe',
-        expectedVersion: 'no_stream',
-        events: opaqueEvents(1),
-        metadata,
-      });
+      const fast = await append(newStream(), 'no_stream', 1);
       const mark = t.store.safeHighWaterMark();
       expect(await within(mark, 300)).toBe('pending');
       await holder.rollback(); // the key is free again: the slow append commits
@@ -190,12 +137,7 @@ describe('alsoInTransaction', () => {
   it('commits the callback’s writes with the events', async () => {
     const streamId = newStream();
     const table = await scratchTable();
-    await t.store.append({
-      streamId,
-      streamType: 'test.probe',
-      expectedVersion: 'no_stream',
-      events: opaqueEvents(1),
-      metadata,
+    await append(streamId, 'no_stream', 1, {
       alsoInTransaction: async (trx) => {
         await trx.query(`INSERT INTO ${table} (note) VALUES ($1)`, ['kept']);
       },
@@ -210,12 +152,7 @@ describe('alsoInTransaction', () => {
     const record = idempotency();
     const outboxBefore = Number((await t.db('outbox').count({ n: '*' }))[0]!.n);
     await expect(
-      t.store.append({
-        streamId,
-        streamType: 'test.probe',
-        expectedVersion: 'no_stream',
-        events: opaqueEvents(2),
-        metadata,
+      append(streamId, 'no_stream', 2, {
         idempotency: record,
         alsoInTransaction: async (trx) => {
           await trx.query(`INSERT INTO ${table} (note) VALUES ($1)`, ['lost']);
@@ -229,33 +166,16 @@ describe('alsoInTransaction', () => {
     expect(Number((await t.db('outbox').count({ n: '*' }))[0]!.n)).toBe(outboxBefore);
     expect(await t.db(table)).toHaveLength(0);
     // The connection went back to the pool clean: the next append on it is not inside an aborted transaction.
-    await t.store.append({
-      streamId,
-      streamType: 'test.probe',
-      expectedVersion: 'no_stream',
-      events: opaqueEvents(1),
-      metadata,
-    });
+    await append(streamId, 'no_stream', 1);
     expect(await t.store.streamVersion(streamId)).toBe(1);
   });
 
   it('throws ConcurrencyError without calling the callback when the claim fails', async () => {
     const streamId = newStream();
-    await t.store.append({
-      streamId,
-      streamType: 'test.probe',
-      expectedVersion: 'no_stream',
-      events: opaqueEvents(1),
-      metadata,
-    });
+    await append(streamId, 'no_stream', 1);
     let called = false;
     await expect(
-      t.store.append({
-        streamId,
-        streamType: 'test.probe',
-        expectedVersion: 'no_stream',
-        events: opaqueEvents(1),
-        metadata,
+      append(streamId, 'no_stream', 1, {
         alsoInTransaction: async () => {
           called = true;
         },
@@ -329,27 +249,9 @@ describe('reading several streams at once', () => {
   it('returns each stream in version order, pages across stream boundaries, and answers a missing stream empty', async () => {
     const a = newStream();
     const b = newStream();
-    await t.store.append({
-      streamId: a,
-      streamType: 'test.probe',
-      expectedVersion: 'no_stream',
-      events: opaqueEvents(5),
-      metadata,
-    });
-    await t.store.append({
-      streamId: b,
-      streamType: 'test.probe',
-      expectedVersion: 'no_stream',
-      events: opaqueEvents(4),
-      metadata,
-    });
-    await t.store.append({
-      streamId: a,
-      streamType: 'test.probe',
-      expectedVersion: 5,
-      events: opaqueEvents(2),
-      metadata,
-    });
+    await append(a, 'no_stream', 5);
+    await append(b, 'no_stream', 4);
+    await append(a, 5, 2);
     const missing = newStream();
     for (const pageSize of [1, 3, 1000]) {
       const read = await t.store.readStreams([b, missing, a, b], pageSize);
