@@ -54,11 +54,21 @@ function killAllNow(): void {
   }
 }
 
+/** Removals of what a run made outside its processes (database, topics, keys), run on SIGINT/SIGTERM. */
+const cleanups = new Set<() => Promise<void>>();
+/** How long an interrupted run may spend removing what it made before it exits anyway. */
+const INTERRUPT_CLEANUP_MS = 20_000;
+
 let handlersInstalled = false;
+let interrupted = false;
 const onSignal = (signal: NodeJS.Signals): void => {
-  process.stderr.write(`e2e: ${signal}: killing ${running.size} child process(es)\n`);
+  const code = signal === 'SIGINT' ? 130 : 143;
   killAllNow();
-  process.exit(signal === 'SIGINT' ? 130 : 143);
+  if (interrupted) process.exit(code); // a second signal: no more waiting
+  interrupted = true;
+  process.stderr.write(`e2e: ${signal}: child processes killed; removing what the run made (signal again to skip)\n`);
+  const all = Promise.allSettled([...cleanups].map((cleanup) => cleanup()));
+  void Promise.race([all, sleep(INTERRUPT_CLEANUP_MS)]).finally(() => process.exit(code));
 };
 
 /** While children run, the harness's own ways of ending take them along. Removed once the last one is gone. */
@@ -71,11 +81,24 @@ function installHandlers(): void {
 }
 
 function removeHandlersIfIdle(): void {
-  if (!handlersInstalled || running.size > 0) return;
+  if (!handlersInstalled || running.size > 0 || cleanups.size > 0) return;
   handlersInstalled = false;
   process.off('exit', killAllNow);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+}
+
+/**
+ * Registers a removal to run if the harness is interrupted (after its children are killed); the returned
+ * function unregisters it once the run has removed everything itself.
+ */
+export function cleanUpOnInterrupt(cleanup: () => Promise<void>): () => void {
+  installHandlers();
+  cleanups.add(cleanup);
+  return () => {
+    cleanups.delete(cleanup);
+    removeHandlersIfIdle();
+  };
 }
 
 /** Starts a role; its stdout and stderr go straight to its log file (no pipe through this process). */

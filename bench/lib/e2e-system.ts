@@ -7,9 +7,16 @@ import { openWriteSide } from '../../commands/write-side.js';
 import { TokenService } from '../../gateway/tokens.js';
 import { loadDemoData } from '../../ops/demo/contexts.js';
 import { allProjections } from '../../projections/contexts.js';
-import type { Config } from '../../runtime/config.js';
-import { createBenchDatabase, uniqueSuffix } from './db.js';
-import { assertAlive, type RoleProcess, spawnRole, stopRoles, waitForLog } from './e2e-processes.js';
+import { type Config, loadConfig } from '../../runtime/config.js';
+import { type BenchDatabase, createBenchDatabase, uniqueSuffix } from './db.js';
+import {
+  assertAlive,
+  cleanUpOnInterrupt,
+  type RoleProcess,
+  spawnRole,
+  stopRoles,
+  waitForLog,
+} from './e2e-processes.js';
 import { benchKafka } from './kafka.js';
 import { progress, within } from './progress.js';
 import { benchConfig, deleteRedisKeys, deleteSubjects } from './stack.js';
@@ -86,7 +93,6 @@ export async function startE2eSystem(options: E2eSystemOptions): Promise<E2eSyst
   const [gatewayPort, paymentsPort] = [await freePort(), await freePort()];
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const logDir = mkdtempSync(join(tmpdir(), `ledgerline-bench-${options.label}-`));
-  const database = await createBenchDatabase(options.label);
   const overrides: Record<string, string> = {
     PORT: String(gatewayPort),
     LOG_LEVEL,
@@ -105,6 +111,21 @@ export async function startE2eSystem(options: E2eSystemOptions): Promise<E2eSyst
     // (what production would do after 2 minutes: the throughput is what this suite measures).
     SAGA_PAYMENT_TIMEOUT_MS: String(24 * 3_600_000),
   };
+  // Registered before anything exists, so an interrupt at any point removes whatever was made by then.
+  let database: BenchDatabase | null = null;
+  const removeResources = async () => {
+    await deleteKafkaAndSearch(prefix, loadConfig().searchUrl);
+    await deleteRedisKeys(prefix);
+    await deleteSubjects(prefix);
+    await database?.drop().catch(() => undefined);
+    rmSync(logDir, { recursive: true, force: true });
+  };
+  const forgetCleanup = cleanUpOnInterrupt(removeResources);
+  database = await createBenchDatabase(options.label).catch(async (error: unknown) => {
+    forgetCleanup();
+    await removeResources();
+    throw error;
+  });
   const config = benchConfig(database.url, prefix, overrides);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -126,11 +147,8 @@ export async function startE2eSystem(options: E2eSystemOptions): Promise<E2eSyst
     const order = ['gateway', 'sagas', 'projector', 'payments', 'relay'];
     await stopRoles([...roles].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name)));
     redis.disconnect();
-    await deleteKafkaAndSearch(prefix, config.searchUrl);
-    await deleteRedisKeys(prefix);
-    await deleteSubjects(prefix);
-    await database.drop().catch(() => undefined);
-    rmSync(logDir, { recursive: true, force: true });
+    await removeResources();
+    forgetCleanup();
   };
   try {
     // The demo's restaurants and menu, through the command handlers, before any role runs: the relay publishes

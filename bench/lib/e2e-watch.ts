@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
+import pg from 'pg';
 import { liveKeys } from '../../projections/ordering/order-status-redis.js';
 import { benchKafka } from './kafka.js';
 
@@ -127,5 +128,28 @@ export class ConsumerLag {
   async stop(): Promise<void> {
     await this.admin?.disconnect().catch(() => undefined);
     this.admin = null;
+  }
+}
+
+/**
+ * For each order, OrderPlaced → OrderConfirmed as the event store recorded them (`recorded_at`, PostgreSQL's
+ * clock_timestamp() at insert: one clock): the share of place→CONFIRMED spent between the two appends — relay,
+ * saga, provider, relay, saga — without the gateway before it and the projector after it. Read after a step, so
+ * it costs the system under load nothing. Orders without both events are left out.
+ */
+export async function storeConfirmLatencies(databaseUrl: string, orderIds: readonly string[]): Promise<number[]> {
+  if (orderIds.length === 0) return [];
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const result = await client.query<{ ms: number }>(
+      `SELECT extract(epoch FROM (c.recorded_at - p.recorded_at)) * 1000 AS ms
+         FROM events p JOIN events c ON c.stream_id = p.stream_id AND c.event_type = 'OrderConfirmed'
+        WHERE p.event_type = 'OrderPlaced' AND p.stream_id = ANY($1::text[])`,
+      [orderIds.map((id) => `order-${id}`)],
+    );
+    return result.rows.map((r) => Number(r.ms));
+  } finally {
+    await client.end();
   }
 }
