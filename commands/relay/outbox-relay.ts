@@ -1,8 +1,10 @@
 import type { Message, Producer } from 'kafkajs';
 import type { Knex } from 'knex';
+import type pg from 'pg';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../runtime/log.js';
 import { BackgroundLoop } from '../../runtime/loop.js';
+import { withRawClient } from '../../runtime/postgres.js';
 import type { EventMetadata } from '../store/event-store.js';
 
 export interface RelayOptions {
@@ -31,10 +33,51 @@ interface OutboxRow {
 const RELAY_LOCK = 0x52656c61; // "Rela"
 
 /**
+ * Takes every shard with work that no other relay holds. The shards with work are found by skipping through the
+ * (shard, position) index from one shard to the next (a recursive CTE, as PostgreSQL has no skip scan): a few
+ * index probes per shard, where `SELECT DISTINCT shard` read the whole backlog on every pass.
+ *
+ * The rows are read by a second statement: a statement reads the snapshot taken when it began, and had it also
+ * read the rows, a relay that committed (and so deleted what it had published) between that snapshot and our lock
+ * would have its rows published again. The second statement's snapshot (READ COMMITTED) is taken once the locks
+ * are held; a relay's commit is visible before its locks are released, so it sees every row that relay deleted.
+ */
+const TAKE_SHARDS = `WITH RECURSIVE pending(shard) AS (
+  SELECT min(shard) FROM outbox
+  UNION ALL
+  SELECT (SELECT min(o.shard) FROM outbox o WHERE o.shard > pending.shard) FROM pending WHERE pending.shard IS NOT NULL
+)
+SELECT shard FROM pending WHERE shard IS NOT NULL AND pg_try_advisory_xact_lock(${RELAY_LOCK}, shard)`;
+
+/** The oldest rows of the shards taken, in position order (a named statement: planned once per connection). */
+const READ_ROWS = {
+  name: 'll_relay_rows',
+  text: `SELECT o.global_position, o.topic, o.created_at, e.stream_id, e.stream_version, e.event_id, e.event_type,
+       e.payload, e.metadata, e.recorded_at
+FROM outbox o JOIN events e ON e.global_position = o.global_position
+WHERE o.shard = ANY($1::int[])
+ORDER BY o.global_position
+LIMIT $2::int`,
+} as const;
+
+/**
+ * The DELETE of exactly the rows published, sent with the COMMIT in one round trip (a simple query, so the
+ * positions are inlined: integers from our own read, checked). Never "every row up to the last position": a row
+ * below it that committed after our read would be deleted unpublished.
+ */
+function deletePublished(rows: readonly Pick<OutboxRow, 'global_position'>[]): string {
+  const positions = rows.map((r) => {
+    if (!Number.isSafeInteger(r.global_position)) throw new Error(`unexpected outbox position ${r.global_position}`);
+    return r.global_position;
+  });
+  return `DELETE FROM outbox WHERE global_position = ANY('{${positions.join(',')}}'::bigint[])`;
+}
+
+/**
  * Publishes the outbox to Kafka. Each shard (a hash of the stream id) is drained by one relay at a time: a pass
  * takes, under transaction-scoped advisory locks, every shard with work that no other relay holds, then (in a second
  * statement, so with a snapshot taken after the locks) reads their oldest rows in position order, publishes them in
- * one request (acks=all, key = stream id), deletes them, commits. A crash anywhere before the commit leaves the
+ * one request (acks=all, key = stream id), deletes them, commits (on a node-postgres client from knex's pool). A crash anywhere before the commit leaves the
  * rows in place, so they are published again: duplicates are possible (same event id), losses are not.
  * Rows are deleted only once published, so an event that commits late is never skipped.
  */
@@ -93,45 +136,37 @@ export class OutboxRelay {
 
   /** One pass over the shards that have work and no other relay; returns how many events were published. */
   async publishOnce(): Promise<number> {
-    return this.db.transaction(
-      async (trx) => {
-        // Take every shard with work that no other relay holds. A statement reads the snapshot taken when it
-        // began: had it also read the rows, a relay that committed (and so deleted what it had published) between
-        // that snapshot and our lock would have its rows published again. So the rows come from a second statement,
-        // whose snapshot (READ COMMITTED, pinned below) is taken once the locks are held. A relay's commit is
-        // visible before its locks are released, so that snapshot sees every row it deleted.
-        const locked = await trx.raw(
-          'SELECT shard FROM (SELECT DISTINCT shard FROM outbox) pending WHERE pg_try_advisory_xact_lock(?, shard)',
-          [RELAY_LOCK],
-        );
-        const shards = (locked.rows as { shard: number }[]).map((r) => r.shard);
-        if (shards.length === 0) return 0;
-        // Then publish their oldest rows in one request.
-        const result = await trx.raw(
-          `SELECT o.global_position, o.topic, o.created_at, e.stream_id, e.stream_version, e.event_id, e.event_type,
-                  e.payload, e.metadata, e.recorded_at
-           FROM outbox o JOIN events e ON e.global_position = o.global_position
-           WHERE o.shard = ANY(?::int[])
-           ORDER BY o.global_position
-           LIMIT ?`,
-          [shards, this.batchSize],
-        );
-        const rows = result.rows as OutboxRow[];
-        if (rows.length === 0) return 0;
+    return withRawClient(this.db, async (client) => {
+      // Three round trips for a pass with work (BEGIN + locks, rows, DELETE + COMMIT), two for an idle one: the
+      // relay's latency is what Kafka's adds to these, so each saved round trip shows in commit→consume.
+      // A fresh snapshot per statement is what the snapshot argument on TAKE_SHARDS relies on: a server or role
+      // defaulting to REPEATABLE READ would read every statement from the first one's snapshot, so BEGIN says it.
+      const opened = (await client.query(
+        `BEGIN ISOLATION LEVEL READ COMMITTED; ${TAKE_SHARDS}`,
+      )) as unknown as pg.QueryResult<{ shard: number }>[];
+      try {
+        const shards = (opened[1]?.rows ?? []).map((r) => r.shard);
+        const rows =
+          shards.length === 0
+            ? []
+            : (await client.query<OutboxRow>({ ...READ_ROWS, values: [shards, this.batchSize] })).rows;
+        if (rows.length === 0) {
+          await client.query('COMMIT');
+          return 0;
+        }
         const batch = this.withinSizeLimit(rows);
         await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });
-        await trx.raw('DELETE FROM outbox WHERE global_position = ANY(?::bigint[])', [
-          batch.map((r) => r.global_position),
-        ]);
+        await client.query(`${deletePublished(batch)}; COMMIT`);
         const now = Date.now();
         for (const row of batch) this.latency.observe((now - row.created_at.getTime()) / 1000);
         this.published.inc(batch.length);
         return batch.length;
-      },
-      // A fresh snapshot per statement is what the fix above relies on: a server or role defaulting to
-      // REPEATABLE READ would read every statement from the first one's snapshot. Set in BEGIN: no round trip.
-      { isolationLevel: 'read committed' },
-    );
+      } catch (error) {
+        // A connection that cannot even roll back is broken; knex discards it when it comes back to the pool.
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   /** The leading rows that fit one request: Kafka refuses an oversized request for good, wedging the shard. */
