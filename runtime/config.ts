@@ -41,6 +41,14 @@ export interface Config {
   readonly sagaPaymentTimeoutMs: number;
   /** First retry delay of saga commands; doubled each attempt (1, 2, 4, 8, 16 s by default). */
   readonly sagaRetryBaseMs: number;
+  /** Kafka partitions whose event batches a saga applies at the same time (each batch in one transaction). */
+  readonly sagaPartitionsConcurrently: number;
+  /** Events a saga applies per transaction at most. */
+  readonly sagaBatchEvents: number;
+  /** Saga commands (provider calls) one dispatcher performs at the same time. */
+  readonly sagaDispatchConcurrency: number;
+  /** How long a dispatcher's claim on a command lasts unless renewed: how soon a killed process's commands move on. */
+  readonly sagaCommandLeaseMs: number;
   /** Consecutive transient provider failures that open the payment circuit breaker. */
   readonly paymentCircuitFailures: number;
   /** How long an open payment circuit fails fast before a trial call. */
@@ -188,6 +196,11 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     sagaAcceptanceTimeoutMs: int('SAGA_ACCEPTANCE_TIMEOUT_MS', 5 * 60_000, 100, 24 * 3_600_000),
     sagaPaymentTimeoutMs: int('SAGA_PAYMENT_TIMEOUT_MS', 2 * 60_000, 100, 24 * 3_600_000),
     sagaRetryBaseMs: int('SAGA_RETRY_BASE_MS', 1000, 1, 60_000),
+    // Sized for 2 cores: the saga's work is mostly waiting on PostgreSQL and the provider, not its own CPU.
+    sagaPartitionsConcurrently: int('SAGA_PARTITIONS_CONCURRENTLY', 4, 1, 64),
+    sagaBatchEvents: int('SAGA_BATCH_EVENTS', 200, 1, 5000),
+    sagaDispatchConcurrency: int('SAGA_DISPATCH_CONCURRENCY', 16, 1, 256),
+    sagaCommandLeaseMs: int('SAGA_COMMAND_LEASE_MS', 30_000, 1000, 3_600_000),
     paymentCircuitFailures: int('PAYMENT_CIRCUIT_FAILURES', 5, 1, 1000),
     paymentCircuitOpenMs: int('PAYMENT_CIRCUIT_OPEN_MS', 60_000, 100, 3_600_000),
   };

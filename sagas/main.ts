@@ -15,8 +15,11 @@ import { ensureSagaTables } from './runtime/tables.js';
 
 export async function startSagas(config = loadConfig(), options: { metrics?: Registry } = {}) {
   const logger = createLogger('sagas', config.logLevel);
-  // Dispatcher claims hold a connection while their handler appends on another: room for both, and the reactor.
-  const write = await openWriteSide(config, { poolMax: 14 });
+  // Connections: one per partition batch being applied, one per command being performed (its handler appends;
+  // claims and lease renewals are single statements between them), the scheduler's, and a few to spare. Capped:
+  // PostgreSQL serves every process of the deployment.
+  const poolMax = Math.min(40, config.sagaPartitionsConcurrently + config.sagaDispatchConcurrency + 4);
+  const write = await openWriteSide(config, { poolMax });
   await ensureSagaTables(write.db);
   const env = { config, write, logger, metrics: options.metrics };
   const sets = sagaContexts.map((context) => context.setup(env));
@@ -25,6 +28,8 @@ export async function startSagas(config = loadConfig(), options: { metrics?: Reg
   const dispatchers = sets.map((set) => {
     const dispatcher = new SagaCommandDispatcher(write.db, set.handlers, set.isTransient, logger, {
       backoffBaseMs: config.sagaRetryBaseMs,
+      concurrency: config.sagaDispatchConcurrency,
+      leaseMs: config.sagaCommandLeaseMs,
       metrics: options.metrics,
     });
     for (const saga of set.sagas) dispatcher.register(saga);
@@ -41,6 +46,8 @@ export async function startSagas(config = loadConfig(), options: { metrics?: Reg
         topicPrefix: config.topicPrefix,
         groupId: `${config.topicPrefix}saga.${saga.name}`,
         metrics: options.metrics,
+        partitionsConsumedConcurrently: config.sagaPartitionsConcurrently,
+        maxBatchMessages: config.sagaBatchEvents,
       }),
   );
   for (const runner of runners) await runner.start();

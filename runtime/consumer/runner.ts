@@ -15,6 +15,14 @@ export interface RunnerOptions {
   readonly fromBeginning?: boolean;
   /** Another consumer group for the same projection version: replays everything into the same storage. */
   readonly groupId?: string;
+  /**
+   * Partitions whose batches are applied at the same time (kafkajs `partitionsConsumedConcurrently`; default 1).
+   * Order holds within a partition whatever the number; the projection must take batches of two partitions at
+   * once (sagas lock their rows; PostgreSQL read models keep one row per stream).
+   */
+  readonly partitionsConsumedConcurrently?: number;
+  /** Messages applied per transaction at most (default 200); the heartbeat goes out between them. */
+  readonly maxBatchMessages?: number;
 }
 
 interface Metrics {
@@ -70,7 +78,7 @@ function metricsFor(registry: Registry | undefined): Metrics {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Messages applied per transaction; the heartbeat goes out between chunks. */
+/** Messages applied per transaction by default; the heartbeat goes out between chunks. */
 const CHUNK = 200;
 
 /** At most one warning per runner this often about events skipped for lack of state. */
@@ -138,6 +146,7 @@ export class ProjectionRunner {
     await consumer.run({
       eachBatchAutoResolve: false,
       autoCommit: false,
+      partitionsConsumedConcurrently: Math.max(1, this.options.partitionsConsumedConcurrently ?? 1),
       eachBatch: (payload) => this.onBatch(payload),
     });
     this.logger.info({ projection: this.label, group: this.groupId }, 'projection started');
@@ -159,9 +168,10 @@ export class ProjectionRunner {
   }: EachBatchPayload) {
     // Chunks keep each transaction small and let the heartbeat go out between them, so a large backlog never
     // outlives the session and triggers a rebalance mid-batch.
-    for (let i = 0; i < batch.messages.length; i += CHUNK) {
+    const size = Math.max(1, this.options.maxBatchMessages ?? CHUNK);
+    for (let i = 0; i < batch.messages.length; i += size) {
       if (!isRunning() || isStale()) return;
-      const chunk = batch.messages.slice(i, i + CHUNK);
+      const chunk = batch.messages.slice(i, i + size);
       await this.applyMessages(batch.topic, batch.partition, chunk, heartbeat, isRunning);
       const last = chunk.at(-1)!.offset;
       resolveOffset(last);

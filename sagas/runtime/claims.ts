@@ -1,27 +1,15 @@
 import type { Knex } from 'knex';
 import type { CommandStatus, SagaCommandRecord } from './types.js';
 
-/** Namespace of the dispatchers' command claims, PostgreSQL advisory locks (the second key is the command id). */
-export const COMMAND_LOCK = 0x53616761; // "Saga"
-/** Advisory lock keys are int4: command ids past 2^31 wrap (a collision only delays one command briefly). */
-export const lockKey = (id: number): number => Number(BigInt(id) % 2147483647n);
-/** lockKey of a command id column, in SQL. */
-export const lockKeySql = (column: string): string => `(${column} % 2147483647)`;
+// A dispatcher claims a command with a lease: `claimed_until` (the database's clock, so every process agrees) set
+// by the statement that claims it, renewed while the command is performed, cleared by the update that records its
+// outcome. A command is being performed ("running", "in flight") while it is pending and its lease has not run out;
+// a lease that runs out (its process died, or lost the database for longer than the lease) frees the command for
+// another dispatcher. See dispatcher.ts for the crash points.
 
-/**
- * The claim keys (lockKey) held right now in this database: the commands a dispatcher is performing (and, for an
- * instant, those a deadline's transaction is deciding on, see commandsOfSaga). Read from pg_locks, so looking
- * takes no lock: an onlooker (`ledger sagas`) never makes a dispatcher skip a command or a deadline be put off,
- * as trying the lock would.
- */
-export const HELD_CLAIMS_SQL = `SELECT objid::bigint AS key FROM pg_locks
-  WHERE locktype = 'advisory' AND classid = ${COMMAND_LOCK} AND objsubid = 2 AND granted
-    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
-
-export async function heldClaims(db: Knex | Knex.Transaction): Promise<Set<number>> {
-  const { rows } = await db.raw(HELD_CLAIMS_SQL);
-  return new Set((rows as { key: number }[]).map((r) => Number(r.key)));
-}
+/** SQL: whether the saga_commands row `alias` is claimed by a dispatcher right now. */
+export const claimedNowSql = (alias: string): string =>
+  `(${alias}.status = 'pending' AND ${alias}.claimed_until IS NOT NULL AND ${alias}.claimed_until > clock_timestamp())`;
 
 /** What a saga did, read in a transaction that holds its row: each command by step, and those being performed. */
 export interface CommandsOfSaga {
@@ -32,26 +20,26 @@ export interface CommandsOfSaga {
 
 /**
  * Reads the saga's commands in the caller's transaction, which must hold the saga's row (no command of the saga is
- * added meanwhile). Each pending command's claim lock is tried for the rest of the transaction: one a dispatcher
- * holds is in flight; one taken here cannot be claimed before this transaction ends, so the record read after
- * taking them stays true while the saga decides on it. A dispatcher commits an outcome before it lets go of the
- * claim, so a command whose claim was free shows its latest outcome. Never waits on a lock.
+ * added meanwhile). Each pending command's row is locked for the rest of the transaction, skipping those another
+ * transaction holds: a dispatcher claiming it, renewing its lease or recording its outcome; those count as in flight,
+ * and so do the ones under a live lease. One locked here cannot be claimed before this transaction ends (claims skip
+ * locked rows) and its outcome cannot be recorded meanwhile, so the record read after taking the locks stays true
+ * while the saga decides on it. Never waits on a lock (a dispatcher recording a failure holds the command's row and
+ * then asks for the saga's, which this transaction holds).
  */
 export async function commandsOfSaga(trx: Knex.Transaction, sagaType: string, sagaId: string): Promise<CommandsOfSaga> {
   const key = { saga_type: sagaType, saga_id: sagaId };
-  const pending: { id: number | string; step: string }[] = await trx('saga_commands')
-    .where({ ...key, status: 'pending' })
-    .orderBy('id')
-    .select('id', 'step');
-  const inFlight: string[] = [];
-  for (const { id, step } of pending) {
-    const {
-      rows: [lock],
-    } = await trx.raw('SELECT pg_try_advisory_xact_lock(?, ?) AS ok', [COMMAND_LOCK, lockKey(Number(id))]);
-    if (!(lock as { ok: boolean }).ok) inFlight.push(step);
-  }
+  const { rows: lockedRows } = await trx.raw(
+    `SELECT c.step, ${claimedNowSql('c')} AS leased FROM saga_commands c
+     WHERE c.saga_type = ? AND c.saga_id = ? AND c.status = 'pending'
+     ORDER BY c.id FOR UPDATE SKIP LOCKED`,
+    [sagaType, sagaId],
+  );
+  const locked = new Map((lockedRows as { step: string; leased: boolean }[]).map((r) => [r.step, r.leased]));
   const rows: { step: string; status: CommandStatus }[] = await trx('saga_commands')
     .where(key)
+    .orderBy('id')
     .select('step', 'status');
+  const inFlight = rows.filter((r) => r.status === 'pending' && (locked.get(r.step) ?? true)).map((r) => r.step);
   return { record: Object.fromEntries(rows.map((r) => [r.step, r.status])), inFlight };
 }

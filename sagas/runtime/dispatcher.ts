@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Knex } from 'knex';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../runtime/log.js';
 import { BackgroundLoop } from '../../runtime/loop.js';
 import { ATTEMPT_STARTED, ATTEMPT_SUPERSEDED, COMMAND_DEFERRED } from './attempts.js';
-import { COMMAND_LOCK, lockKey } from './claims.js';
 import { type CommandCause, idempotencyKeyOf, loadSaga, persistReaction, timeline } from './store.js';
 import type { SagaDefinition } from './types.js';
 
@@ -38,7 +39,16 @@ export interface DispatcherOptions {
   /** Attempts before giving up: the seed's 5, with backoff 1, 2, 4, 8, 16 s (base × 2^n). */
   readonly maxAttempts?: number;
   readonly backoffBaseMs?: number;
+  /** Commands this dispatcher performs at once: provider calls in flight (default 16). */
+  readonly concurrency?: number;
+  /** Commands one claiming statement takes at most (default: as many as `concurrency` leaves free). */
   readonly batchSize?: number;
+  /**
+   * How long a claim holds a command (default 30 s, on the database's clock). Renewed every third of it while the
+   * command is performed; if this process dies, another dispatcher takes the command over once the lease runs out.
+   */
+  readonly leaseMs?: number;
+  /** Pause when no command was due (default 50 ms). */
   readonly pollMs?: number;
   /**
    * How long after it was issued a command may still be deferred without using up attempts (default 15 min):
@@ -49,8 +59,8 @@ export interface DispatcherOptions {
   readonly metrics?: Registry;
 }
 
-/** Due commands looked at per claim; locked ones are skipped. */
-const CANDIDATES = 16;
+export const DEFAULT_DISPATCH_CONCURRENCY = 16;
+export const DEFAULT_COMMAND_LEASE_MS = 30_000;
 
 type Outcome =
   | { readonly ok: true; readonly ms: number }
@@ -77,18 +87,104 @@ interface CommandRow {
   attempt_id: number;
 }
 
+/** A command this dispatcher has claimed and is performing (or recording the outcome of). */
+interface Performing {
+  readonly row: CommandRow;
+  readonly done: Promise<void>;
+  /** The handler has returned: its outcome is being recorded (a renewal missing it then is no news). */
+  recording: boolean;
+  /** A renewal found the claim gone (the lease ran out and another dispatcher took it): warned once. */
+  lost: boolean;
+}
+
+const counters = new WeakMap<Registry, Counter<'saga' | 'kind' | 'outcome'>>();
+/** One counter per registry, shared by the process's dispatchers (one per saga context), labelled by saga. */
+function outcomesCounter(registry: Registry | undefined): Counter<'saga' | 'kind' | 'outcome'> {
+  const existing = registry && counters.get(registry);
+  if (existing) return existing;
+  const counter = new Counter({
+    name: 'saga_commands_total',
+    help: 'Saga commands by outcome (done, retry, deferred, failed)',
+    labelNames: ['saga', 'kind', 'outcome'],
+    registers: registry ? [registry] : [],
+  });
+  if (registry) counters.set(registry, counter);
+  return counter;
+}
+
+/** The claim's columns cleared by every update that records an outcome: the command is free again. */
+const UNCLAIMED = { claimed_until: null, claimed_by: null } as const;
+
 /**
- * Performs saga commands: claims a due row under an advisory lock (several processes share the work and never
+ * Claims up to `limit` due commands of the given kinds in one statement: the rows are locked FOR UPDATE SKIP LOCKED
+ * (two dispatchers never lock the same row; a row another transaction holds is left for the next poll), only those
+ * pending, due, and with no live lease are taken (PostgreSQL checks the row again once locked, so a claim another
+ * dispatcher committed meanwhile is seen), each gets a lease and its attempt (an 'attempt-started' timeline row,
+ * whose id is allocated first so the command row is updated once), and the whole is committed before any handler
+ * runs. Bindings: now, kinds, limit, lease ms, claimer, the 'attempt-started' kind.
+ */
+const CLAIM_SQL = `
+  WITH due AS (
+    SELECT id, nextval(pg_get_serial_sequence('saga_timeline', 'id')) AS attempt_id FROM (
+      SELECT id FROM saga_commands
+      WHERE status = 'pending' AND next_attempt_at <= ? AND kind = ANY(?)
+        AND (claimed_until IS NULL OR claimed_until <= clock_timestamp())
+      ORDER BY id LIMIT ?
+      FOR UPDATE SKIP LOCKED
+    ) locked
+  ), claimed AS (
+    UPDATE saga_commands c
+    SET attempt_id = due.attempt_id,
+        claimed_until = clock_timestamp() + make_interval(secs => ?::double precision / 1000),
+        claimed_by = ?
+    FROM due WHERE c.id = due.id
+    RETURNING c.id, c.saga_type, c.saga_id, c.step, c.kind, c.payload, c.attempts, c.created_at, c.cause, c.attempt_id
+  ), started AS (
+    INSERT INTO saga_timeline (id, saga_type, saga_id, kind, detail)
+    SELECT attempt_id, saga_type, saga_id, ?,
+           jsonb_build_object('step', step, 'kind', kind, 'commandId', id, 'attempt', attempts + 1)
+    FROM claimed ORDER BY id
+  )
+  SELECT * FROM claimed ORDER BY id`;
+
+/** Extends the leases of the claims still held (fenced by the attempt, as every outcome is). */
+const RENEW_SQL = `
+  UPDATE saga_commands SET claimed_until = clock_timestamp() + make_interval(secs => ?::double precision / 1000)
+  WHERE status = 'pending' AND (id, attempt_id) IN (SELECT * FROM unnest(?::bigint[], ?::bigint[]))
+  RETURNING id`;
+
+/**
+ * Performs saga commands: claims due rows in batches under a lease (several processes share the work and never
  * run one command at once) and records "attempt N started" on the saga's timeline in the claiming statement, runs
- * the handler with no transaction open, then records done, a deferral, a retry at the next backoff, or — after the
- * last attempt or a permanent error — the failure, handing it to the saga to compensate in the same transaction.
- * Each outcome is written beside the attempt's start (its `attemptId`), so an attempt whose process died during
- * the call stays visible as started and never ended ("cut off", see attempts.ts).
+ * up to `concurrency` handlers at once with no transaction open, then records done, a deferral, a retry at the next
+ * backoff, or — after the last attempt or a permanent error — the failure, handing it to the saga to compensate in
+ * the same transaction. Each outcome is written beside the attempt's start (its `attemptId`), so an attempt whose
+ * process died during the call stays visible as started and never ended ("cut off", see attempts.ts).
+ *
+ * Crash points (kill -9; PostgreSQL sees the process's connections end, nothing else):
+ * - before the claim commits: nothing happened; the rows stay due.
+ * - after the claim, before or during the provider call: the attempt shows as started (and running until the lease
+ *   runs out, then cut off); once the lease has run out another dispatcher claims the command (a new attempt id)
+ *   and calls again with the same idempotency key, so a provider that acted answers that result instead of acting
+ *   twice, and the append that records it is deduplicated by its own key.
+ * - after the call, before its outcome commits: the same (the call is repeated, answered once).
+ * - after the outcome commits: the claim was cleared in that very update; nothing is repeated.
+ * A dispatcher that is alive but cut off from the database (or paused) for longer than the lease cannot renew it:
+ * another may take the command over while the first call is still running. Both calls carry the same idempotency
+ * key, and only the attempt that still holds the row (`attempt_id`) records an outcome; the other's end is noted as
+ * superseded. No transaction is open during a call, so a slow provider never holds back vacuum or a connection.
  */
 export class SagaCommandDispatcher {
   private readonly worker: BackgroundLoop;
   private readonly definitions = new Map<string, SagaDefinition<unknown>>();
   private readonly outcomes: Counter<'saga' | 'kind' | 'outcome'>;
+  private readonly performing = new Map<number, Performing>();
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  /** Who holds a claim, as `claimed_by` shows it: host, process and this dispatcher. */
+  private readonly claimer = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private renewal: NodeJS.Timeout | null = null;
+  private renewing = false;
 
   constructor(
     private readonly db: Knex,
@@ -98,16 +194,13 @@ export class SagaCommandDispatcher {
     private readonly options: DispatcherOptions = {},
     private readonly now: () => Date = () => new Date(),
   ) {
-    this.worker = new BackgroundLoop('saga command dispatcher', async () => (await this.runDue()) > 0, logger, {
-      idleMs: options.pollMs ?? 100,
+    this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_DISPATCH_CONCURRENCY);
+    this.leaseMs = Math.max(30, options.leaseMs ?? DEFAULT_COMMAND_LEASE_MS);
+    this.worker = new BackgroundLoop('saga command dispatcher', () => this.pump(), logger, {
+      idleMs: options.pollMs ?? 50,
       backoffMs: 1000,
     });
-    this.outcomes = new Counter({
-      name: 'saga_commands_total',
-      help: 'Saga commands by outcome (done, retry, deferred, failed)',
-      labelNames: ['saga', 'kind', 'outcome'],
-      registers: options.metrics ? [options.metrics] : [],
-    });
+    this.outcomes = outcomesCounter(options.metrics);
   }
 
   register<State>(definition: SagaDefinition<State>): this {
@@ -119,40 +212,130 @@ export class SagaCommandDispatcher {
     this.worker.start();
   }
 
-  stop(): Promise<void> {
-    return this.worker.stop();
+  /** Stops claiming, then lets the commands being performed finish and record their outcomes. */
+  async stop(): Promise<void> {
+    await this.worker.stop();
+    await Promise.all([...this.performing.values()].map((p) => p.done));
+    this.stopRenewal();
   }
 
-  /** Runs the commands that are due now; returns how many were handled. */
+  /** Claims the commands that are due now (as many as there is room for) and performs them; returns how many. */
   async runDue(): Promise<number> {
-    const claimed = await Promise.all(
-      Array.from({ length: this.options.batchSize ?? 4 }, () =>
-        this.runOne().catch((error: unknown) => {
-          this.logger.error({ err: error }, 'saga command failed outside its handler');
-          return false;
-        }),
-      ),
-    );
-    return claimed.filter(Boolean).length;
+    const claimed = await this.claim(this.freeSlots());
+    await Promise.all(claimed.map((row) => this.launch(row)));
+    return claimed.length;
   }
 
-  private async runOne(): Promise<boolean> {
-    const claim = await this.claim();
-    if (!claim) return false;
-    try {
-      const outcome = await this.invoke(claim.row);
-      await this.db
-        .transaction((trx) => this.record(trx, claim.row, outcome))
-        .catch(async (error: unknown) => {
-          // The handler ran but its outcome could not be recorded: count the attempt and back off, best effort, so
-          // a persistent failure here does not call the provider again on every poll.
-          await this.postpone(claim.row, error).catch(() => undefined);
-          throw error;
-        });
-    } finally {
-      await claim.release();
+  /** How many more commands may be claimed now. */
+  private freeSlots(): number {
+    const free = this.concurrency - this.performing.size;
+    return Math.max(0, Math.min(free, this.options.batchSize ?? free));
+  }
+
+  /**
+   * One step of the background loop: fills the free slots with a claim (without waiting for the commands to end,
+   * so one slow provider call never holds up the others), or waits for a slot when all are taken.
+   */
+  private async pump(): Promise<boolean> {
+    if (this.freeSlots() === 0) {
+      await Promise.race([...this.performing.values()].map((p) => p.done));
+      return true;
     }
-    return true;
+    const claimed = await this.claim(this.freeSlots());
+    for (const row of claimed) void this.launch(row);
+    return claimed.length > 0;
+  }
+
+  private launch(row: CommandRow): Promise<void> {
+    const entry: Performing = { row, done: Promise.resolve(), recording: false, lost: false };
+    const done = this.perform(entry)
+      .catch((error: unknown) => {
+        this.logger.error(
+          { err: error, saga: row.saga_type, sagaId: row.saga_id, step: row.step },
+          'saga command failed outside its handler',
+        );
+      })
+      .finally(() => {
+        this.performing.delete(row.id);
+        if (this.performing.size === 0) this.stopRenewal();
+      });
+    this.performing.set(row.id, { ...entry, done });
+    this.startRenewal();
+    return done;
+  }
+
+  private async perform(entry: Performing): Promise<void> {
+    const { row } = entry;
+    const outcome = await this.invoke(row);
+    const current = this.performing.get(row.id);
+    if (current) current.recording = true;
+    // Done, the common case, is one statement; anything else may involve the saga (compensation) in a transaction.
+    const recorded = outcome.ok
+      ? this.recordDone(this.db, row, outcome.ms).then(async (held) => {
+          if (!held) await this.db.transaction((trx) => this.lostClaim(trx, row, outcome));
+        })
+      : this.db.transaction((trx) => this.record(trx, row, outcome));
+    await recorded.catch(async (error: unknown) => {
+      // The handler ran but its outcome could not be recorded: count the attempt and back off, best effort, so
+      // a persistent failure here does not call the provider again on every poll. If even that fails, the lease
+      // runs out and the command is performed again, with the same idempotency key.
+      await this.postpone(row, error).catch(() => undefined);
+      throw error;
+    });
+  }
+
+  private startRenewal(): void {
+    if (this.renewal) return;
+    this.renewal = setInterval(() => void this.renew(), Math.max(10, Math.floor(this.leaseMs / 3)));
+    this.renewal.unref();
+  }
+
+  private stopRenewal(): void {
+    if (this.renewal) clearInterval(this.renewal);
+    this.renewal = null;
+  }
+
+  /** Extends the leases of every command being performed, in one statement; notes the claims found lost. */
+  private async renew(): Promise<void> {
+    const held = [...this.performing.values()].filter((p) => !p.lost);
+    if (this.renewing || held.length === 0) return;
+    this.renewing = true;
+    try {
+      const { rows } = await this.db.raw(RENEW_SQL, [
+        this.leaseMs,
+        held.map((p) => p.row.id),
+        held.map((p) => p.row.attempt_id),
+      ]);
+      const renewed = new Set((rows as { id: number }[]).map((r) => Number(r.id)));
+      for (const p of held) {
+        const still = this.performing.get(p.row.id);
+        if (renewed.has(p.row.id) || !still || still.recording) continue;
+        still.lost = true;
+        this.logger.warn(
+          { saga: p.row.saga_type, sagaId: p.row.saga_id, step: p.row.step, attemptId: p.row.attempt_id },
+          'saga command claim lost while performing it (its lease ran out and another dispatcher took it over); ' +
+            'the same idempotency key answers both calls once, and only the holder records the outcome',
+        );
+      }
+    } catch (error) {
+      // Tried again at the next tick; a lease is three ticks long.
+      this.logger.warn({ err: error }, 'could not renew saga command leases');
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private async claim(limit: number): Promise<CommandRow[]> {
+    if (limit <= 0) return [];
+    const { rows } = await this.db.raw(CLAIM_SQL, [
+      this.now(),
+      Object.keys(this.handlers), // only the kinds this process can perform: another saga's process owns the rest
+      limit,
+      this.leaseMs,
+      this.claimer,
+      ATTEMPT_STARTED,
+    ]);
+    return rows as CommandRow[];
   }
 
   /** The wait after the n-th failed attempt: the base, doubled per attempt (1, 2, 4, 8, 16 s by default). */
@@ -179,6 +362,7 @@ export class SagaCommandDispatcher {
       attempts,
       last_error: message,
       next_attempt_at: new Date(this.now().getTime() + delayMs),
+      ...UNCLAIMED,
     });
     if (updated === 0) return false;
     await timeline(trx, row.saga_type, row.saga_id, 'command-retry', {
@@ -193,9 +377,9 @@ export class SagaCommandDispatcher {
 
   /**
    * The command's row as claimed: still pending, at the attempt count read, and still carrying this claim's
-   * attempt. Updates go through it: if the claim was lost meanwhile (the lock's session ended and another process
-   * took the command over, which wrote its own attempt; or the command failed there and an operator had it
-   * retried), they change nothing and the outcome is not recorded twice, nor against another attempt.
+   * attempt. Updates go through it: if the claim was lost meanwhile (the lease ran out and another dispatcher took
+   * the command over, which wrote its own attempt; or the command failed there and an operator had it retried),
+   * they change nothing and the outcome is not recorded twice, nor against another attempt.
    */
   private pending(db: Knex | Knex.Transaction, row: CommandRow) {
     return db('saga_commands').where({
@@ -204,83 +388,6 @@ export class SagaCommandDispatcher {
       attempts: row.attempts,
       attempt_id: row.attempt_id,
     });
-  }
-
-  /**
-   * Claims one due command under a session-level advisory lock on a connection of its own, outside any
-   * transaction: the handler's provider call may take seconds, and an open transaction that long would hold
-   * back vacuum. Other processes skip a locked command; if this process dies, its session ends and the lock
-   * goes with it, so another process takes the command over at once (and its idempotency key makes the repeat
-   * harmless). The outcome is committed before the lock is released, so whoever locks the command next sees it.
-   * The deadline scheduler reads the same lock as "in flight" (and may hold it for the instant it decides, when
-   * the command is skipped until the next poll): see commandsOfSaga.
-   *
-   * The statement that reads the row under the lock also records the attempt as started on the saga's timeline
-   * and marks the row with it (`attempt_id`), committed before the handler runs: if this process dies during the
-   * call, the timeline still shows the attempt, started and never ended.
-   */
-  private async claim(): Promise<{ row: CommandRow; release: () => Promise<void> } | null> {
-    const client = this.db.client;
-    const connection = await client.acquireConnection();
-    const on = async <T>(sql: string, bindings: readonly unknown[]): Promise<T[]> =>
-      (await this.db.raw(sql, bindings as Knex.RawBinding[]).connection(connection)).rows as T[];
-    let held: number | null = null;
-    const release = async () => {
-      try {
-        if (held !== null) await on('SELECT pg_advisory_unlock(?, ?)', [COMMAND_LOCK, lockKey(held)]);
-      } catch {
-        // The lock may still be held by this session: end it (which frees the lock) rather than pool it.
-        connection.__knex__disposed = 'saga command lock not released';
-        await connection.end().catch(() => undefined);
-      } finally {
-        held = null;
-        await client.releaseConnection(connection);
-      }
-    };
-    try {
-      const now = this.now();
-      // Only the kinds this process can perform: another saga's process owns the rest.
-      const candidates = await on<{ id: number }>(
-        `SELECT id FROM saga_commands WHERE status = 'pending' AND next_attempt_at <= ? AND kind = ANY(?)
-         ORDER BY id LIMIT ?`,
-        [now, Object.keys(this.handlers), CANDIDATES],
-      );
-      for (const { id } of candidates) {
-        const [lock] = await on<{ ok: boolean }>('SELECT pg_try_advisory_lock(?, ?) AS ok', [
-          COMMAND_LOCK,
-          lockKey(id),
-        ]);
-        if (!lock?.ok) continue;
-        held = id;
-        // Read again under the lock: the process that held it may have finished the command meanwhile. Only a
-        // row still due is claimed, and its attempt recorded, in this one statement.
-        const [row] = await on<CommandRow>(
-          `WITH claimed AS (
-             SELECT id, saga_type, saga_id, step, kind, payload, attempts, created_at, cause FROM saga_commands
-             WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?
-           ), started AS (
-             INSERT INTO saga_timeline (saga_type, saga_id, kind, detail)
-             SELECT saga_type, saga_id, ?, jsonb_build_object('step', step, 'kind', kind, 'commandId', id,
-                                                              'attempt', attempts + 1)
-             FROM claimed
-             RETURNING id
-           ), marked AS (
-             UPDATE saga_commands SET attempt_id = (SELECT id FROM started)
-             WHERE id = (SELECT id FROM claimed)
-           )
-           SELECT claimed.*, (SELECT id FROM started) AS attempt_id FROM claimed`,
-          [id, now, ATTEMPT_STARTED],
-        );
-        if (row) return { row, release };
-        await on('SELECT pg_advisory_unlock(?, ?)', [COMMAND_LOCK, lockKey(id)]);
-        held = null;
-      }
-    } catch (error) {
-      await release();
-      throw error;
-    }
-    await release();
-    return null;
   }
 
   private async invoke(row: CommandRow): Promise<Outcome> {
@@ -302,25 +409,40 @@ export class SagaCommandDispatcher {
     }
   }
 
+  /**
+   * Records a command done, as claimed (see pending), and its attempt's end on the timeline, in one statement (so
+   * also atomic outside a transaction: the hot path of every command); false if the claim was lost.
+   */
+  private async recordDone(db: Knex | Knex.Transaction, row: CommandRow, ms: number): Promise<boolean> {
+    const attempts = row.attempts + 1;
+    const { rows } = await db.raw(
+      `WITH done AS (
+         UPDATE saga_commands
+         SET status = 'done', attempts = ?, done_at = now(), last_error = NULL, claimed_until = NULL, claimed_by = NULL
+         WHERE id = ? AND status = 'pending' AND attempts = ? AND attempt_id = ?
+         RETURNING saga_type, saga_id
+       )
+       INSERT INTO saga_timeline (saga_type, saga_id, kind, detail)
+       SELECT saga_type, saga_id, 'command-done', ?::jsonb FROM done
+       RETURNING id`,
+      [
+        attempts,
+        row.id,
+        row.attempts,
+        row.attempt_id,
+        JSON.stringify({ step: row.step, kind: row.kind, attempts, ms, attemptId: row.attempt_id }),
+      ],
+    );
+    if (rows.length === 0) return false;
+    this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'done' });
+    return true;
+  }
+
   /** Records done, a deferral, a retry at the next backoff, or the failure handed to the saga to compensate. */
   private async record(trx: Knex.Transaction, row: CommandRow, outcome: Outcome): Promise<void> {
     const attempts = row.attempts + 1;
     if (outcome.ok) {
-      const updated = await this.pending(trx, row).update({
-        status: 'done',
-        attempts,
-        done_at: trx.fn.now(),
-        last_error: null,
-      });
-      if (updated === 0) return this.lostClaim(trx, row, outcome);
-      await timeline(trx, row.saga_type, row.saga_id, 'command-done', {
-        step: row.step,
-        kind: row.kind,
-        attempts,
-        ms: outcome.ms,
-        attemptId: row.attempt_id,
-      });
-      this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'done' });
+      if (!(await this.recordDone(trx, row, outcome.ms))) return this.lostClaim(trx, row, outcome);
       return;
     }
     const { error } = outcome;
@@ -332,7 +454,11 @@ export class SagaCommandDispatcher {
       // Nothing was attempted (a circuit breaker refused the call): try again then, without using up an
       // attempt, so a provider outage delays saga steps instead of exhausting their retries.
       const until = new Date(this.now().getTime() + deferMs);
-      const updated = await this.pending(trx, row).update({ last_error: message, next_attempt_at: until });
+      const updated = await this.pending(trx, row).update({
+        last_error: message,
+        next_attempt_at: until,
+        ...UNCLAIMED,
+      });
       if (updated === 0) return this.lostClaim(trx, row, outcome);
       await timeline(trx, row.saga_type, row.saga_id, COMMAND_DEFERRED, {
         step: row.step,
@@ -357,6 +483,7 @@ export class SagaCommandDispatcher {
       attempts,
       last_error: message,
       done_at: trx.fn.now(),
+      ...UNCLAIMED,
     });
     if (updated === 0) return this.lostClaim(trx, row, outcome);
     this.outcomes.inc({ saga: row.saga_type, kind: row.kind, outcome: 'failed' });
@@ -387,7 +514,7 @@ export class SagaCommandDispatcher {
   private async lostClaim(trx: Knex.Transaction, row: CommandRow, outcome: Outcome): Promise<void> {
     this.logger.warn(
       { saga: row.saga_type, sagaId: row.saga_id, step: row.step },
-      'saga command was taken over while it ran (its lock session ended); its outcome is left to the other run',
+      'saga command was taken over while it ran (its lease ran out); its outcome is left to the other run',
     );
     await timeline(trx, row.saga_type, row.saga_id, ATTEMPT_SUPERSEDED, {
       step: row.step,

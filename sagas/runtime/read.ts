@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { ATTEMPT_OUTCOMES, ATTEMPT_STARTED, type AttemptRow, type AttemptView, attemptsOf } from './attempts.js';
-import { HELD_CLAIMS_SQL, heldClaims, lockKey, lockKeySql } from './claims.js';
+import { claimedNowSql } from './claims.js';
 import { LATER_STEPS_SQL, type RetryVerdict, retryVerdict } from './retry.js';
 
 /** A saga instance: where it stands. */
@@ -235,8 +235,8 @@ const OUTCOME_KIND_SQL = (alias: string) =>
     ORDER BY o.id LIMIT 1)`;
 
 /**
- * Failed and pending saga commands, pending ones split into `running` (claimed by a dispatcher now, as pg_locks
- * shows the claim: no lock is taken to look) and `pending` (waiting for their next attempt).
+ * Failed and pending saga commands, pending ones split into `running` (claimed by a dispatcher now: its lease has
+ * not run out; no lock is taken to look) and `pending` (waiting for their next attempt).
  */
 export async function listCommands(
   db: Knex,
@@ -249,11 +249,9 @@ export async function listCommands(
     limit: options.limit + 1,
   };
   const { rows } = await db.raw(
-    `WITH held AS (${HELD_CLAIMS_SQL}),
-     selected AS (
+    `WITH selected AS (
        SELECT c.*, s.status AS saga_status,
-              CASE WHEN c.status = 'pending' AND ${lockKeySql('c.id')} IN (SELECT key FROM held) THEN 'running'
-                   ELSE c.status END AS shown
+              CASE WHEN ${claimedNowSql('c')} THEN 'running' ELSE c.status END AS shown
        FROM saga_commands c LEFT JOIN saga_instances s ON s.saga_type = c.saga_type AND s.saga_id = c.saga_id
        WHERE c.status IN ('pending', 'failed') AND (CAST(:sagaType AS text) IS NULL OR c.saga_type = :sagaType)
      )
@@ -273,9 +271,9 @@ export async function listCommands(
   const first = listed[0];
   // Counts over the type only: with a status filter the window sees just that status, so count again then.
   const totals = options.status === undefined ? countsOf(first) : await commandCounts(db, options.sagaType);
-  // An attempt without an outcome whose command is not claimed: read the outcome once more, now that the claims
-  // were read (a dispatcher commits the outcome before it lets go of the claim), so one ending just now is not
-  // taken for cut off.
+  // An attempt without an outcome whose command is not claimed: read the outcome once more (a dispatcher clears
+  // the claim in the statement that records the outcome, so one snapshot agrees; this is belt and braces for an
+  // outcome committed while the counts above were read), so one ending just now is not taken for cut off.
   const unended = listed.filter((r) => r.attempt_id !== null && r.attempt_end === null && r.shown !== 'running');
   const late = await outcomeKinds(
     db,
@@ -329,11 +327,10 @@ const countsOf = (row: { n_failed: number; n_pending: number; n_running: number 
 
 async function commandCounts(db: Knex, sagaType: string | undefined): Promise<Record<CommandState, number>> {
   const { rows } = await db.raw(
-    `WITH held AS (${HELD_CLAIMS_SQL})
-     SELECT count(*) FILTER (WHERE status = 'failed') AS n_failed,
-            count(*) FILTER (WHERE status = 'pending' AND ${lockKeySql('id')} NOT IN (SELECT key FROM held)) AS n_pending,
-            count(*) FILTER (WHERE status = 'pending' AND ${lockKeySql('id')} IN (SELECT key FROM held)) AS n_running
-     FROM saga_commands WHERE CAST(:sagaType AS text) IS NULL OR saga_type = :sagaType`,
+    `SELECT count(*) FILTER (WHERE c.status = 'failed') AS n_failed,
+            count(*) FILTER (WHERE c.status = 'pending' AND NOT ${claimedNowSql('c')}) AS n_pending,
+            count(*) FILTER (WHERE ${claimedNowSql('c')}) AS n_running
+     FROM saga_commands c WHERE CAST(:sagaType AS text) IS NULL OR saga_type = :sagaType`,
     { sagaType: sagaType ?? null },
   );
   return countsOf(rows[0]);
@@ -454,19 +451,20 @@ export async function readAttempts(db: Knex, sagaType: string, sagaId: string): 
       .select('id', 'at', 'kind', 'detail');
   const [rows, commands] = await Promise.all([
     readRows(0, [ATTEMPT_STARTED, ...outcomeKindList]),
-    db('saga_commands').where(key).select('id', 'status', 'attempt_id') as Promise<
-      { id: number; status: string; attempt_id: number | null }[]
+    db('saga_commands as c')
+      .where({ 'c.saga_type': sagaType, 'c.saga_id': sagaId })
+      .select('c.id', 'c.attempt_id', db.raw(`${claimedNowSql('c')} AS claimed`)) as Promise<
+      { id: number; attempt_id: number | null; claimed: boolean }[]
     >,
   ]);
-  // Claims are read after the rows: an attempt seen without outcome whose claim is held is running.
-  const held = await heldClaims(db);
+  // An attempt seen without outcome whose command is claimed by that very attempt now is running.
   const byId = new Map(commands.map((c) => [c.id, c]));
   const claimedNow = (commandId: number, attemptId: number) => {
     const c = byId.get(commandId);
-    return c !== undefined && c.status === 'pending' && c.attempt_id === attemptId && held.has(lockKey(commandId));
+    return c?.claimed === true && c.attempt_id === attemptId;
   };
   let attempts = attemptsOf(rows, claimedNow);
-  // One not claimed may have ended between the two reads (the outcome is committed before the claim is let go):
+  // One not claimed may have ended between the two reads (they run side by side, and the outcome clears the claim):
   // read what came after once more before calling it cut off.
   // Only outcomes: an attempt started since was not there when the claims were read.
   if (attempts.some((a) => a.outcome === 'cut-off')) {

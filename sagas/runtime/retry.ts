@@ -145,6 +145,9 @@ export async function retryFailedCommand(db: Knex, commandId: number, requestedB
         next_attempt_at: trx.fn.now(),
         done_at: null,
         retryable: null,
+        // A failed command holds no claim (its outcome cleared it); cleared again so no stale lease delays it.
+        claimed_until: null,
+        claimed_by: null,
       })
       .returning('next_attempt_at');
     await timeline(trx, key.saga_type, key.saga_id, RETRY_REQUESTED, {

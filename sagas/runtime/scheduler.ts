@@ -19,7 +19,7 @@ export interface SchedulerOptions {
  * fires after a restart — and no two processes can fire the same one. While one of the saga's commands is being
  * performed the deadline is not fired but put off (a little later, still scheduled): its outcome is about to be
  * recorded, and the saga decides on what it did, not on what it has not heard back yet. A crashed performer's claim
- * goes with its session, so nothing puts a deadline off for good.
+ * is a lease that runs out (`leaseMs` of the dispatcher), so nothing puts a deadline off for good.
  */
 export class DeadlineScheduler {
   private readonly worker: BackgroundLoop;

@@ -105,12 +105,21 @@ export async function persistReaction<State>(
       .andWhere('status', 'scheduled')
       .update({ status: 'cancelled' });
   }
-  await timeline(trx, definition.name, sagaId, entry.kind, {
-    ...entry.detail,
+  await timeline(trx, definition.name, sagaId, entry.kind, reactionDetail(entry.detail, status, reaction));
+}
+
+/** A reaction's timeline entry: what caused it, the status it left, its note and the effects it asked for. */
+export function reactionDetail(
+  cause: Record<string, unknown>,
+  status: string,
+  reaction: Reaction<unknown>,
+): Record<string, unknown> {
+  return {
+    ...cause,
     status,
     ...(reaction.note ? { note: reaction.note } : {}),
     ...(reaction.commands?.length ? { commands: reaction.commands.map((c) => c.step) } : {}),
     ...(reaction.schedule?.length ? { scheduled: reaction.schedule.map((d) => d.name) } : {}),
     ...(reaction.cancel?.length ? { cancelled: reaction.cancel } : {}),
-  });
+  };
 }

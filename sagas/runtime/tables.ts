@@ -84,6 +84,13 @@ export async function ensureSagaTables(db: Knex): Promise<void> {
                        WHERE table_schema = current_schema() AND table_name = 'saga_commands' AND column_name = 'retryable') THEN
           ALTER TABLE saga_commands ADD COLUMN retryable boolean;
         END IF;
+        -- A dispatcher's claim on a pending command: a lease until claimed_until (the database's clock), renewed
+        -- while the command is performed and cleared with its outcome; an expired one is free to take over (the
+        -- process died). claimed_by names the dispatcher, for operators. See dispatcher.ts.
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = 'saga_commands' AND column_name = 'claimed_until') THEN
+          ALTER TABLE saga_commands ADD COLUMN claimed_until timestamptz, ADD COLUMN claimed_by text;
+        END IF;
       END $$;
     `,
   );

@@ -4,7 +4,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../runtime/log.js';
 import { connect } from '../../runtime/postgres.js';
 import { type OrderPaymentState, orderPaymentSaga } from '../../sagas/ordering/order-payment.js';
-import { COMMAND_LOCK, lockKey } from '../../sagas/runtime/claims.js';
 import { type CommandHandler, type CommandInvocation, SagaCommandDispatcher } from '../../sagas/runtime/dispatcher.js';
 import { reactToEvent } from '../../sagas/runtime/reactor.js';
 import { listCommands, readAttempts } from '../../sagas/runtime/read.js';
@@ -13,6 +12,7 @@ import { ensureSagaTables } from '../../sagas/runtime/tables.js';
 import type { SagaDefinition } from '../../sagas/runtime/types.js';
 import { createTestDatabase } from '../support/env.js';
 import { waitUntil } from '../support/system.js';
+import { cuttableProxy, viaProxy } from '../support/tcp-proxy.js';
 
 // Issue 13: every provider attempt on the saga's timeline, including one cut off by a crash, and an operator's
 // retry of a failed command that never acts twice. Against the real saga tables, the real dispatcher and the
@@ -119,14 +119,17 @@ describe('saga command attempts on the timeline', () => {
     expect(await command(commandId)).toMatchObject({ status: 'done', attempts: 2, attempt_id: recorded[1]!.id });
   });
 
-  it('an attempt whose process died during the call shows as cut off; the takeover performs it once, same key', async () => {
+  it('an attempt whose dispatcher lost the database during the call shows as cut off once its lease runs out; the takeover performs it once, same key', async () => {
     const { orderId, commandId } = await seed(delivered, 'capture', 'payment.capture');
-    // The victim: a dispatcher on a pool of its own whose handler never returns by itself.
-    const victimDb = connect(url, { max: 4 });
+    // The victim: a dispatcher reaching PostgreSQL through a proxy the test cuts, with a short lease, whose handler
+    // never returns by itself. Cut off, it cannot renew its lease: to PostgreSQL it is as dead as a SIGKILLed one.
+    const proxy = await cuttableProxy(new URL(url));
+    const victimDb = connect(viaProxy(url, proxy), { max: 4 });
     const keys: string[] = [];
     let release: () => void = () => undefined;
     let started = false;
-    const victim = dispatcher(
+    const victim = new SagaCommandDispatcher(
+      victimDb,
       {
         'payment.capture': (inv: CommandInvocation) =>
           new Promise<void>((resolve) => {
@@ -135,8 +138,12 @@ describe('saga command attempts on the timeline', () => {
             release = resolve;
           }),
       },
-      { on: victimDb },
-    ).runDue();
+      () => true,
+      logger,
+      { backoffBaseMs: 10, leaseMs: 600 },
+    )
+      .register(definition)
+      .runDue();
     try {
       await waitUntil(async () => started, 10_000, 'the victim to start the call');
       expect(await attempts(orderId)).toEqual([['capture', 1, 'running']]);
@@ -144,34 +151,34 @@ describe('saga command attempts on the timeline', () => {
       expect(commands.map((c) => [c.id, c.status, c.lastAttempt?.outcome])).toEqual([
         [commandId, 'running', 'running'],
       ]);
+      // Renewed while the call lasts: well past one lease, still running and not claimable.
+      await sleep(900);
+      expect(await attempts(orderId)).toEqual([['capture', 1, 'running']]);
+      expect(await dispatcher({ 'payment.capture': async () => expect.unreachable('run twice') }).runDue()).toBe(0);
 
-      // SIGKILL, as PostgreSQL sees it: the session holding the claim ends (and its lock with it); nothing else
-      // of the victim's reaches the database. The start is all that is left.
-      const [holder] = (
-        await db.raw(
-          `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = ? AND objid = ? AND objsubid = 2
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-          [COMMAND_LOCK, lockKey(commandId)],
-        )
-      ).rows as { pid: number }[];
-      await db.raw('SELECT pg_terminate_backend(?)', [holder!.pid]);
-      await waitUntil(async () => (await attempts(orderId))[0]?.[2] === 'cut-off', 10_000, 'the claim to go');
+      // The victim loses PostgreSQL (a SIGKILL looks the same from there): no more renewals. The start is all that
+      // is left, and once the lease has run out the attempt is cut off.
+      proxy.refuse(true);
+      proxy.cut();
+      await waitUntil(async () => (await attempts(orderId))[0]?.[2] === 'cut-off', 10_000, 'the lease to run out');
       expect(await command(commandId)).toMatchObject({ status: 'pending', attempts: 0 });
 
-      // Another dispatcher takes the command over at once and performs it, with the same idempotency key.
+      // Another dispatcher takes the command over and performs it, with the same idempotency key.
       const survivor = dispatcher({ 'payment.capture': async (inv) => void keys.push(inv.idempotencyKey) });
       expect(await survivor.runDue()).toBe(1);
       expect(await attempts(orderId)).toEqual([
         ['capture', 1, 'cut-off'],
         ['capture', 1, 'done'],
       ]);
-      expect(await command(commandId)).toMatchObject({ status: 'done', attempts: 1 });
+      expect(await command(commandId)).toMatchObject({ status: 'done', attempts: 1, claimed_until: null });
     } finally {
-      // Had the victim lived on (its connection lost, not its process), its late end is noted as superseded and
+      // The victim lived on (its connection lost, not its process): its late end is noted as superseded and
       // recorded nowhere else: the outcome stays the takeover's.
+      proxy.refuse(false);
       release();
       await victim;
       await victimDb.destroy();
+      await proxy.close();
     }
     expect(new Set(keys)).toEqual(new Set([`order-payment:${orderId}:capture`]));
     expect(keys).toHaveLength(2);

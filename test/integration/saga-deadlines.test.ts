@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../runtime/log.js';
 import { connect } from '../../runtime/postgres.js';
@@ -18,11 +17,9 @@ import { waitUntil } from '../support/system.js';
 // deadline falls due. Issue 13, item 1: a lagging saga rejected orders that were paid.
 
 let db: Knex;
-let url: string;
 let drop: () => Promise<void>;
 beforeAll(async () => {
   const created = await createTestDatabase('deadlines');
-  url = created.url;
   drop = created.drop;
   db = connect(created.url, { max: 12 });
   await ensureSagaTables(db);
@@ -94,14 +91,13 @@ const paymentDeadline = (orderId: string) =>
   db('saga_deadlines').where({ saga_id: orderId, name: PAYMENT_DEADLINE }).first('status', 'due_at');
 const stateOf = async (orderId: string) =>
   (await db('saga_instances').where({ saga_id: orderId }).first('state')).state as { order: string; payment: string };
-/** Takes a command's claim lock (the one a dispatcher holds while it performs the command) on a session of its own. */
-async function claimOnItsOwnSession(commandId: number): Promise<pg.Client> {
-  const session = new pg.Client({ connectionString: url });
-  session.on('error', () => undefined); // the database is dropped with FORCE at the end
-  await session.connect();
-  await session.query('SELECT pg_advisory_lock($1, $2)', [0x53616761, commandId]);
-  return session;
-}
+/** A dispatcher's claim on a command (sagas/runtime/claims.ts): a lease running `ms` from now, renewed by no one. */
+const leaseFor = (commandId: number, ms: number) =>
+  db.raw(
+    `UPDATE saga_commands SET claimed_until = clock_timestamp() + make_interval(secs => ?::double precision / 1000),
+            claimed_by = 'a dispatcher' WHERE id = ?`,
+    [ms, commandId],
+  );
 /** Fires every deadline that is due now; returns how many times the scheduler acted. */
 async function fireDue(s = scheduler()): Promise<number> {
   let n = 0;
@@ -176,24 +172,29 @@ describe('payment deadline of a lagging saga', () => {
     expect(Number(fired?.n)).toBe(1);
   });
 
-  it('a claim whose process died defers nothing: the deadline fires on the command as it stands', async () => {
+  it('a claim whose process died puts the deadline off only until its lease runs out, then it fires on the command as it stands', async () => {
     const orderId = await placedLongAgo();
     const { id } = await db('saga_commands').where({ saga_id: orderId, step: 'authorize' }).first('id');
-    // A dispatcher's claim (the same advisory lock), on a session of its own that then dies.
-    const claim = await claimOnItsOwnSession(Number(id));
-    try {
-      expect(await fireDue()).toBe(1);
-      expect(await commands(orderId)).toEqual({ authorize: 'pending' });
-    } finally {
-      await claim.end();
-    }
+    // A dispatcher claimed the command, then died: nobody renews its lease.
+    await leaseFor(Number(id), 400);
+    expect(await fireDue()).toBe(1);
+    expect(await commands(orderId)).toEqual({ authorize: 'pending' }); // put off: it may be answering right now
+    expect((await paymentDeadline(orderId))?.status).toBe('scheduled');
 
+    await waitUntil(
+      async () =>
+        (await db.raw('SELECT claimed_until <= clock_timestamp() AS lapsed FROM saga_commands WHERE id = ?', [id]))
+          .rows[0].lapsed,
+      10_000,
+      'the lease to run out',
+    );
     await db('saga_deadlines')
       .where({ saga_id: orderId })
       .update({ due_at: new Date(Date.now() - 1) });
     expect(await fireDue()).toBe(1);
     // Still unanswered past its deadline: rejected as before.
     expect(await commands(orderId)).toEqual({ authorize: 'pending', 'reject-order': 'pending' });
+    expect((await paymentDeadline(orderId))?.status).toBe('fired');
   });
 
   it('authorize still pending after provider errors when the deadline passes: the order is rejected, a late authorization voided', async () => {
@@ -222,16 +223,12 @@ describe('payment deadline of a lagging saga', () => {
   it('a deadline of a saga with nothing in flight is not put off by another saga’s command', async () => {
     const busy = await placedLongAgo();
     const idle = await placedLongAgo();
-    // Only the busy saga's authorize is claimed (the lock the dispatcher would hold).
+    // Only the busy saga's authorize is claimed (the lease a dispatcher holds while it performs the command).
     const { id } = await db('saga_commands').where({ saga_id: busy, step: 'authorize' }).first('id');
-    const claim = await claimOnItsOwnSession(Number(id));
-    try {
-      await fireDue();
-      expect((await paymentDeadline(idle))?.status).toBe('fired');
-      expect(await commands(idle)).toEqual({ authorize: 'pending', 'reject-order': 'pending' });
-      expect((await paymentDeadline(busy))?.status).toBe('scheduled');
-    } finally {
-      await claim.end();
-    }
+    await leaseFor(Number(id), 60_000);
+    await fireDue();
+    expect((await paymentDeadline(idle))?.status).toBe('fired');
+    expect(await commands(idle)).toEqual({ authorize: 'pending', 'reject-order': 'pending' });
+    expect((await paymentDeadline(busy))?.status).toBe('scheduled');
   });
 });

@@ -52,6 +52,10 @@ describe('loadConfig', () => {
       sagaAcceptanceTimeoutMs: 300_000,
       sagaPaymentTimeoutMs: 120_000,
       sagaRetryBaseMs: 1000,
+      sagaPartitionsConcurrently: 4,
+      sagaBatchEvents: 200,
+      sagaDispatchConcurrency: 16,
+      sagaCommandLeaseMs: 30_000,
       paymentCircuitFailures: 5,
       paymentCircuitOpenMs: 60_000,
     } satisfies Config);
@@ -110,6 +114,10 @@ describe('loadConfig', () => {
       sagaAcceptanceTimeoutMs: 300_000,
       sagaPaymentTimeoutMs: 120_000,
       sagaRetryBaseMs: 1000,
+      sagaPartitionsConcurrently: 4,
+      sagaBatchEvents: 200,
+      sagaDispatchConcurrency: 16,
+      sagaCommandLeaseMs: 30_000,
       paymentCircuitFailures: 5,
       paymentCircuitOpenMs: 60_000,
     } satisfies Config);

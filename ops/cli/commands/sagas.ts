@@ -24,8 +24,9 @@ import { brief, type CliIo, table, toJson } from '../output.js';
 
 // Reads the saga runtime's tables (sagas/runtime/tables.ts) in the event store's database. What a saga does next
 // is the saga runtime's business; this shows where sagas stand and how they got there. The one write, `retry`, goes
-// through the runtime's own rule (sagas/runtime/retry.ts). Claims are read from pg_locks: looking takes no lock,
-// so it never delays a dispatcher or puts a deadline off.
+// through the runtime's own rule (sagas/runtime/retry.ts). Claims are read from the commands' leases
+// (`claimed_until`, sagas/runtime/claims.ts) without locking anything, so looking never delays a dispatcher or puts a
+// deadline off.
 
 export interface SagaDetail extends Pick<SagaRecord, 'timeline' | 'commands' | 'deadlines'> {
   readonly saga: SagaInstance;
@@ -176,7 +177,7 @@ function commandState(value: string): CommandState {
 async function sagaDb(ctx: ActionContext): Promise<Knex> {
   const db = await ctx.services.storeDb();
   if (!(await sagaTablesExist(db))) throw new CliError('sagas are not available in this database yet');
-  if (!(await db.schema.hasColumn('saga_commands', 'attempt_id'))) {
+  if (!(await db.schema.hasColumn('saga_commands', 'claimed_until'))) {
     throw new CliError('the saga tables predate this build: a saga process of this build adds what it needs at start');
   }
   return db;
