@@ -3,6 +3,7 @@ import { Client as SearchClient } from '@elastic/elasticsearch';
 import { Redis } from 'ioredis';
 import { type Admin, type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import knexFactory, { type Knex } from 'knex';
+import { createRelayProducer } from '../../commands/relay/producer.js';
 // Imported for its side effect as well: it makes BIGINT positions arrive as numbers, as everywhere else.
 import '../../runtime/postgres.js';
 import { EventStore } from '../../commands/store/event-store.js';
@@ -151,11 +152,9 @@ export class Services {
     return this.adminPromise;
   }
 
-  /** The relay's producer settings: idempotent, one request in flight, so per-key order holds. */
+  /** The relay's own producer (`createRelayProducer`): replays and DLQ re-publishes keep its guarantees. */
   producer(): Promise<Producer> {
-    this.producerPromise ??= this.connectKafka(
-      this.kafka().producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
-    );
+    this.producerPromise ??= this.connectKafka(createRelayProducer(this.kafka()));
     return this.producerPromise;
   }
 
