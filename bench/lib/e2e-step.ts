@@ -127,11 +127,14 @@ function judgeStep(
   const confirmedAts = placed.map((a) => watcher.confirmedAt(a.orderId));
   const latencies = placed.map((a, i) => (confirmedAts[i] ?? observedUntil) - a.sentAt);
   const notConfirmedAtEnd = confirmedAts.filter((c) => c === undefined).length;
-  const lastConfirmation = Math.max(run.endedAt, ...confirmedAts.map((c) => c ?? run.endedAt));
+  const lastConfirmation = confirmedAts.reduce<number>((last, c) => Math.max(last, c ?? last), run.endedAt);
   const drainMs = notConfirmedAtEnd === 0 ? lastConfirmation - run.endedAt : null;
   const confirmLatencyMs = summarize(latencies);
   const achievedRate = placed.length / seconds;
-  const lagValues = extra.lagSamples.map((s) => s.messages);
+  const lagValues = [
+    ...extra.lagSamples.map((s) => s.messages),
+    ...(extra.lagAtLoadEnd === null ? [] : [extra.lagAtLoadEnd]),
+  ];
   const problems = [
     failed > 0 ? `${failed} not placed` : '',
     achievedRate < MIN_ACHIEVED_SHARE * targetRate ? `offered only ${achievedRate.toFixed(0)}/s` : '',
