@@ -1,11 +1,12 @@
 import type { PostgresProjectionEntry, ProjectionContext, ProjectionEntry, RebuildCapability } from './context.js';
 import { identity } from './identity/index.js';
+import { marketplace } from './marketplace/index.js';
 import { ordering } from './ordering/index.js';
 import { postgresRebuildTarget } from './runtime/rebuild.js';
 import { versionKey } from './runtime/tables.js';
 
 /** Every bounded context's projections: add one line for a new context. */
-export const projectionContexts: readonly ProjectionContext[] = [identity, ordering];
+export const projectionContexts: readonly ProjectionContext[] = [identity, ordering, marketplace];
 
 /** Every projection of the system, checked for unique names (a name is a consumer group and a version row). */
 export const allProjections: readonly ProjectionEntry[] = (() => {

@@ -1,7 +1,9 @@
 import type { GatewayContext } from '../context.js';
 import { marketplaceCommandsPlugin } from './commands.js';
+import { marketplaceQueriesPlugin } from './queries.js';
 
 export const marketplace: GatewayContext = {
   name: 'marketplace',
   commands: (env) => marketplaceCommandsPlugin(env.commands.marketplace),
+  queries: (env) => marketplaceQueriesPlugin(env.queries.marketplace),
 };

@@ -1,0 +1,23 @@
+import { PROFILES_PROJECTION, PROFILES_VERSION, profilesReadModel } from '../../projections/marketplace/profiles.js';
+import { WORK_PROJECTION, WORK_VERSION, workReadModel } from '../../projections/marketplace/work.js';
+import { cachedActiveVersion } from '../../projections/runtime/versions.js';
+import type { QueryContext, ReadEnv } from '../context.js';
+import { ProfileQueries } from './profiles.js';
+import { WorkQueries } from './work.js';
+
+async function open({ readDb, waiter }: ReadEnv) {
+  const workVersion = cachedActiveVersion(readDb, WORK_PROJECTION, WORK_VERSION);
+  const profilesVersion = cachedActiveVersion(readDb, PROFILES_PROJECTION, PROFILES_VERSION);
+  // The tables exist before the projector first runs, so queries answer "not found" instead of failing.
+  await workReadModel(await workVersion()).createTables(readDb);
+  await profilesReadModel(await profilesVersion()).createTables(readDb);
+  return {
+    work: new WorkQueries(readDb, workVersion),
+    profiles: new ProfileQueries(readDb, profilesVersion),
+    waiter,
+    workProjection: async () => workReadModel(await workVersion()),
+    profilesProjection: async () => profilesReadModel(await profilesVersion()),
+  };
+}
+
+export const marketplace = { name: 'marketplace', open } as const satisfies QueryContext<'marketplace'>;
