@@ -1,14 +1,13 @@
 import { ORDER_PAYMENT_SAGA, orderPaymentSaga } from '../../sagas/ordering/order-payment.js';
+import { type ClosedLoopSummary, closedLoop, failedRequests } from '../lib/closed-loop.js';
 import { placeOrderBody } from '../lib/e2e-load.js';
 import { type Observers, P99_BOUND_MS, runStep, type StepResult, warmUp } from '../lib/e2e-step.js';
 import { startE2eSystem } from '../lib/e2e-system.js';
 import { ConfirmationWatcher, ConsumerLag } from '../lib/e2e-watch.js';
-import type { LoadResult, LoadSpec } from '../lib/load-worker.js';
+import type { LoadSpec } from '../lib/load-worker.js';
 import { progress } from '../lib/progress.js';
-import { type Summary, summarize } from '../lib/stats.js';
 import type { Suite, SuiteContext, SuiteResult } from '../lib/suite.js';
 import { atMost, informational, type Row, ratioAtLeast, row } from '../lib/table.js';
-import { nextMessage, startWorker } from '../lib/worker.js';
 
 // place-order → CONFIRMED through the whole system, each role in its own process as in production: the gateway
 // appends OrderPlaced; the relay publishes it; the saga asks the payment provider (the local simulator) to
@@ -55,18 +54,7 @@ const TIMING: Record<'quick' | 'full', Timing> = {
   full: { saturationWarmupSeconds: 2, saturationSeconds: 15, warmupSeconds: 5, stepSeconds: 60, drainCapSeconds: 30 },
 };
 
-interface GatewayRate {
-  readonly requestsPerSecond: number;
-  readonly ok: number;
-  readonly seconds: number;
-  readonly latencyMs: Summary;
-  readonly statusCounts: Readonly<Record<string, number>>;
-  readonly errors: number;
-  readonly timeouts: number;
-}
-
-const isLoadResult = (m: unknown): m is LoadResult =>
-  typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'load-result';
+type GatewayRate = ClosedLoopSummary;
 
 /**
  * Starts a whole system, watches its live channel and its saga's lag, warms it up at `warmupRate` (every order
@@ -113,33 +101,12 @@ async function measureGatewayRate(observers: Observers, timing: Timing): Promise
     warmupSeconds: timing.saturationWarmupSeconds,
     measureSeconds: timing.saturationSeconds,
   };
-  const worker = startWorker(new URL('../lib/load-worker.ts', import.meta.url), spec);
-  try {
-    const result = await nextMessage(
-      worker,
-      isLoadResult,
-      (spec.warmupSeconds + spec.measureSeconds + 60) * 1000,
-      'the load generator',
-    );
-    system.assertAlive();
-    return {
-      requestsPerSecond: result.ok / result.seconds,
-      ok: result.ok,
-      seconds: result.seconds,
-      latencyMs: summarize([...result.latenciesMs]),
-      statusCounts: result.statusCounts,
-      errors: result.errors,
-      timeouts: result.timeouts,
-    };
-  } finally {
-    await worker.terminate();
-  }
+  const result = await closedLoop(spec);
+  system.assertAlive();
+  return result;
 }
 
-const failures = (g: GatewayRate): number =>
-  Object.entries(g.statusCounts)
-    .filter(([status]) => !status.startsWith('2'))
-    .reduce((n, [, count]) => n + count, g.errors + g.timeouts);
+const failures = failedRequests;
 
 const percent = (fraction: number): string => `${Math.round(fraction * 100)}%`;
 const ms = (value: number | null): string => (value === null ? '—' : `${value.toFixed(0)} ms`);

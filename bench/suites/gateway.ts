@@ -7,16 +7,15 @@ import { pino } from 'pino';
 import type { CommandContext } from '../../commands/executor.js';
 import { startGateway } from '../../gateway/main.js';
 import { renderAppendScript } from '../lib/append-statement.js';
+import { type ClosedLoopSummary, closedLoop, failedRequests } from '../lib/closed-loop.js';
 import { type CpuWindow, cpuWindow } from '../lib/cpu.js';
 import { type BenchDatabase, checkpoint, createBenchDatabase, uniqueSuffix } from '../lib/db.js';
-import type { LoadResult, LoadSpec } from '../lib/load-worker.js';
+import type { LoadSpec } from '../lib/load-worker.js';
 import { type PgbenchResult, pgbench } from '../lib/pgbench.js';
 import { progress, within } from '../lib/progress.js';
 import { benchConfig, deleteRedisKeys, deleteSubjects } from '../lib/stack.js';
-import { type Summary, summarize } from '../lib/stats.js';
 import type { Suite, SuiteContext, SuiteResult } from '../lib/suite.js';
 import { atMost, below, informational, ratioAtLeast, row } from '../lib/table.js';
-import { nextMessage, startWorker } from '../lib/worker.js';
 
 // Commands per second through the real gateway: HTTP, rate limiter, JWT, JSON-schema validation, the command
 // handler loading the restaurant and menu items from the event store (one query), the append (one statement).
@@ -49,15 +48,7 @@ interface Timing {
   readonly measureSeconds: number;
 }
 
-interface LoadSummary {
-  readonly requestsPerSecond: number;
-  readonly ok: number;
-  readonly seconds: number;
-  readonly latencyMs: Summary;
-  readonly statusCounts: Readonly<Record<string, number>>;
-  readonly errors: number;
-  readonly timeouts: number;
-  readonly warmupOk: number;
+interface LoadSummary extends ClosedLoopSummary {
   readonly cpu: CpuWindow;
   /** How busy this thread (the server's) was over the worker's life: a saturated gateway shows ~100%. */
   readonly serverThreadBusyPercent: number;
@@ -77,37 +68,17 @@ function microsPerCall(f: () => unknown, calls: number): number {
   return cpuMicrosSince(start) / calls;
 }
 
-const isLoadResult = (m: unknown): m is LoadResult =>
-  typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'load-result';
-
-/** autocannon on a worker thread against `spec.url`; this thread is left to the server under test. */
+/** autocannon on a worker thread against `spec.url`, with this process's CPU and this (the server's) thread's load. */
 async function load(spec: LoadSpec): Promise<LoadSummary> {
-  const worker = startWorker(new URL('../lib/load-worker.ts', import.meta.url), spec);
-  try {
-    const closeCpu = cpuWindow();
-    const elu = performance.eventLoopUtilization();
-    const result = await nextMessage(
-      worker,
-      isLoadResult,
-      (spec.warmupSeconds + spec.measureSeconds + 60) * 1000,
-      'the load generator',
-    );
-    return {
-      requestsPerSecond: result.ok / result.seconds,
-      ok: result.ok,
-      seconds: result.seconds,
-      latencyMs: summarize([...result.latenciesMs]),
-      statusCounts: result.statusCounts,
-      errors: result.errors,
-      timeouts: result.timeouts,
-      warmupOk: result.warmupOk,
-      // Warm-up included (the window is the worker's whole life); this process runs both server and client.
-      cpu: closeCpu(),
-      serverThreadBusyPercent: 100 * performance.eventLoopUtilization(elu).utilization,
-    };
-  } finally {
-    await worker.terminate();
-  }
+  const closeCpu = cpuWindow();
+  const elu = performance.eventLoopUtilization();
+  const result = await closedLoop(spec);
+  return {
+    ...result,
+    // Warm-up included (the window is the worker's whole life); this process runs both server and client.
+    cpu: closeCpu(),
+    serverThreadBusyPercent: 100 * performance.eventLoopUtilization(elu).utilization,
+  };
 }
 
 const window = (timing: Timing) => `${timing.warmupSeconds}+${timing.measureSeconds} s`;
@@ -368,12 +339,7 @@ const describe = (r: LoadSummary) =>
   `${r.serverThreadBusyPercent.toFixed(0)}% busy, process ` +
   `${r.cpu.processPercentOfCore.toFixed(0)}% of a core, machine ${r.cpu.machineBusyPercent?.toFixed(0) ?? '?'}% busy`;
 
-const failures = (r: LoadSummary): number =>
-  Object.entries(r.statusCounts)
-    .filter(([status]) => !status.startsWith('2'))
-    .reduce((n, [, count]) => n + count, 0) +
-  r.errors +
-  r.timeouts;
+const failures = failedRequests;
 
 export const gatewaySuite: Suite = {
   name: SUITE,
