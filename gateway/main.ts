@@ -10,7 +10,7 @@ import { isEntryPoint, runUntilSignal } from '../runtime/process.js';
 import { createRedis } from '../runtime/redis.js';
 import { buildGateway } from './app.js';
 import { LiveHub } from './live/hub.js';
-import { TokenService } from './tokens.js';
+import { tokenServiceFor } from './tokens.js';
 
 export async function startGateway(config = loadConfig(), metrics = new Registry()) {
   const logger = createLogger('gateway', config.logLevel);
@@ -22,14 +22,7 @@ export async function startGateway(config = loadConfig(), metrics = new Registry
   const liveReader = createRedis(config.redisUrl, logger, 'live reader');
   const hub = new LiveHub(liveReader, redis, logger);
   hub.start();
-  const tokens = new TokenService(redis, {
-    secret: config.jwtSecret,
-    issuer: config.jwtIssuer,
-    audience: config.jwtAudience,
-    accessTtlSeconds: config.accessTokenTtlSeconds,
-    refreshTtlSeconds: config.refreshTokenTtlSeconds,
-    keyPrefix: config.topicPrefix,
-  });
+  const tokens = tokenServiceFor(redis, config);
   const app = await buildGateway({
     config,
     logger,

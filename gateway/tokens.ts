@@ -1,7 +1,7 @@
 import { createHash, createSecretKey, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
-import { isPublishedSecret } from '../runtime/config.js';
+import { type Config, isPublishedSecret } from '../runtime/config.js';
 import { ROLES, type Role } from '../runtime/roles.js';
 import { HttpError } from './errors.js';
 import { VERIFIED_TOKENS_MAX, VerifiedTokens } from './verified-tokens.js';
@@ -77,6 +77,17 @@ const revoked = () => new HttpError(401, 'SESSION_REVOKED', 'this session was re
  * Every access token names its session (`sid`); a session revoked (logout, refresh-token reuse) is marked in
  * Redis, and `checkSession` refuses its tokens on every request, trusting an answer for `sessionCacheMs`.
  */
+/** The token service a gateway process runs with: secret, issuer, audience and lifetimes from its config. */
+export const tokenServiceFor = (redis: Redis, config: Config): TokenService =>
+  new TokenService(redis, {
+    secret: config.jwtSecret,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    accessTtlSeconds: config.accessTokenTtlSeconds,
+    refreshTtlSeconds: config.refreshTokenTtlSeconds,
+    keyPrefix: config.topicPrefix,
+  });
+
 export class TokenService {
   private readonly prefix: string;
   /** Prepared once: handed a string, jsonwebtoken tries to parse it as a public key on every call (~0.3 ms). */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { openWriteSide } from '../../commands/write-side.js';
-import { TokenService } from '../../gateway/tokens.js';
+import { tokenServiceFor } from '../../gateway/tokens.js';
 import { loadDemoData } from '../../ops/demo/contexts.js';
 import { allProjections } from '../../projections/contexts.js';
 import { type Config, loadConfig } from '../../runtime/config.js';
@@ -182,14 +182,7 @@ export async function startE2eSystem(options: E2eSystemOptions): Promise<E2eSyst
       waitForLog(gateway, /Server listening/, START_TIMEOUT_MS),
     ]);
     progress('e2e', `  ${roles.map((r) => `${r.name} pid ${r.pid}`).join(', ')}; logs in ${logDir}`);
-    const tokens = new TokenService(redis, {
-      secret: config.jwtSecret,
-      issuer: config.jwtIssuer,
-      audience: config.jwtAudience,
-      accessTtlSeconds: config.accessTokenTtlSeconds,
-      refreshTtlSeconds: config.refreshTokenTtlSeconds,
-      keyPrefix: prefix,
-    });
+    const tokens = tokenServiceFor(redis, config);
     const customerTokens = Array.from({ length: options.customers }, (_, i) =>
       tokens.accessToken({ accountId: `bench-customer-${i}`, role: 'customer' }),
     );
