@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { asContract, type ProjectedEvent } from '../../runtime/consumer/types.js';
 import { createOnce } from '../../runtime/postgres.js';
 import type { ContractEvent, ProfileEvent } from '../../schemas/marketplace/events.js';
-import { REPUTATION_PRIOR_MEAN, REPUTATION_PRIOR_WEIGHT } from '../../schemas/marketplace/vocabulary.js';
+import { bayesianScore, REPUTATION_PRIOR_MEAN, REPUTATION_PRIOR_WEIGHT } from '../../schemas/marketplace/vocabulary.js';
 import type { PostgresReadModel } from '../runtime/postgres.js';
 
 // Profiles, reviews and reputation (PostgreSQL): what a profile page shows. Reputation is kept per account as
@@ -124,27 +124,26 @@ async function applyEvent(
 
 /** Adds (+1) or removes (-1) one rating of `accountId`, and recomputes its Bayesian score. */
 async function addRating(trx: Knex.Transaction, t: ProfilesTables, accountId: string, rating: number, sign: 1 | -1) {
-  const distribution = [0, 0, 0, 0, 0];
-  distribution[rating - 1] = sign;
-  const prior = REPUTATION_PRIOR_WEIGHT * REPUTATION_PRIOR_MEAN;
+  // A PostgreSQL array literal: knex would spread a JavaScript array into a list of parameters.
+  const distribution = `{${[1, 2, 3, 4, 5].map((stars) => (stars === rating ? sign : 0)).join(',')}}`;
+  // The update recomputes the score from the new totals in SQL, with the same formula as bayesianScore.
   await trx.raw(
     `INSERT INTO ${t.reputation} AS r (account_id, count, rating_sum, distribution, score)
-     VALUES (?, ?, ?, ?::integer[], (? + ?) / (? + ?)::double precision)
+     VALUES (?, ?::integer, ?::integer, ?::integer[], ?::double precision)
      ON CONFLICT (account_id) DO UPDATE SET
        count = r.count + EXCLUDED.count,
        rating_sum = r.rating_sum + EXCLUDED.rating_sum,
-       distribution = ARRAY(SELECT a + b FROM unnest(r.distribution, EXCLUDED.distribution) AS u(a, b)),
-       score = (? + r.rating_sum + EXCLUDED.rating_sum)::double precision / (? + r.count + EXCLUDED.count)`,
+       distribution = ARRAY(
+         SELECT a + b FROM unnest(r.distribution, EXCLUDED.distribution) WITH ORDINALITY AS u(a, b, i) ORDER BY i
+       ),
+       score = (?::double precision + r.rating_sum + EXCLUDED.rating_sum) / (?::double precision + r.count + EXCLUDED.count)`,
     [
       accountId,
       sign,
       sign * rating,
       distribution,
-      prior,
-      sign * rating,
-      REPUTATION_PRIOR_WEIGHT,
-      sign,
-      prior,
+      bayesianScore(sign * rating, sign),
+      REPUTATION_PRIOR_WEIGHT * REPUTATION_PRIOR_MEAN,
       REPUTATION_PRIOR_WEIGHT,
     ],
   );

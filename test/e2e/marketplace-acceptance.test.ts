@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway } from '../../gateway/main.js';
+import type { Role } from '../../runtime/roles.js';
+import { startSagas } from '../../sagas/main.js';
+import { baseUrlOf } from '../support/gateway.js';
+import { applyBody, idOf, jobBody, threeMilestones, workerProfileBody } from '../support/marketplace/fixtures.js';
+import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
+
+// The issue's acceptance path through HTTP on the real stack (PostgreSQL, Kafka, the registry, Elasticsearch,
+// Redis): a hirer posts a job → two workers apply → the hirer accepts one → the accept-application process makes
+// the contract with three milestones and tells the other worker → submit and approve all → both review →
+// reputation shows it; the other application is NOT_SELECTED.
+
+let sys: TestSystem;
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+let sagas: Awaited<ReturnType<typeof startSagas>>;
+let base: string;
+
+beforeAll(async () => {
+  sys = await startTestSystem('mktaccept');
+  await sys.startProjector();
+  gateway = await startGateway(sys.config);
+  base = baseUrlOf(gateway.app);
+  sagas = await startSagas({ ...sys.config, sagaRetryBaseMs: 50 });
+});
+afterAll(async () => {
+  await sagas?.stop();
+  await gateway?.stop();
+  await sys?.close();
+});
+
+const as = (accountId: string, role: Role) => gateway.tokens.accessToken({ accountId, role });
+const hirer = () => as('acc-hirer', 'hirer');
+const workerA = () => as('acc-worker-a', 'worker');
+const workerB = () => as('acc-worker-b', 'worker');
+
+async function post(path: string, body: unknown, token: string) {
+  const res = await fetch(`${base}/commands/marketplace/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+async function get(path: string, token: string) {
+  const res = await fetch(`${base}/queries/marketplace/${path}`, { headers: { authorization: `Bearer ${token}` } });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+/** Polls a query until `ok` holds of its answer (the process and the projections are asynchronous). */
+const eventually = (path: string, token: string, ok: (body: Record<string, unknown>) => boolean, what: string) =>
+  waitUntil(
+    async () => {
+      const res = await get(path, token);
+      return res.status === 200 && ok(res.body) ? res.body : undefined;
+    },
+    30_000,
+    what,
+  );
+
+describe('marketplace acceptance', () => {
+  it('goes from a posted job to a completed, reviewed contract', async () => {
+    expect((await post('set-worker-profile', workerProfileBody(), workerA())).status).toBe(200);
+    expect((await post('set-worker-profile', workerProfileBody({ headline: 'Painter' }), workerB())).status).toBe(200);
+
+    const posted = await post('post-job', jobBody(), hirer());
+    expect(posted.status).toBe(201);
+    const jobId = idOf(posted.body, 'job');
+
+    const a = await post('apply', applyBody(jobId), workerA());
+    const b = await post('apply', applyBody(jobId, { proposedAmountMinor: 150_000 }), workerB());
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const applicationA = idOf(a.body, 'application');
+    const applicationB = idOf(b.body, 'application');
+
+    const accepted = await post(
+      'accept-application',
+      { applicationId: applicationA, milestones: threeMilestones() },
+      hirer(),
+    );
+    expect(accepted.status).toBe(200);
+
+    // The process accepts A, makes the contract (its id is A's) and tells B.
+    const contractId = applicationA;
+    const contract = await eventually(`contracts/${contractId}`, workerA(), () => true, 'the contract');
+    expect(contract).toMatchObject({
+      status: 'ACTIVE',
+      amountMinor: 200_000,
+      hirerId: 'acc-hirer',
+      workerId: 'acc-worker-a',
+      milestones: [{ milestoneId: 'm1' }, { milestoneId: 'm2' }, { milestoneId: 'm3' }],
+    });
+    await eventually(`applications/${applicationB}`, workerB(), (x) => x.status === 'NOT_SELECTED', 'B not selected');
+    await eventually(`applications/${applicationA}`, workerA(), (x) => x.status === 'ACCEPTED', 'A accepted');
+    expect((await get(`jobs/${jobId}`, workerB())).body).toMatchObject({ status: 'FILLED' });
+
+    // Only the parties see the contract; B is told it does not exist.
+    expect(await get(`contracts/${contractId}`, workerB())).toMatchObject({
+      status: 404,
+      body: { error: { code: 'CONTRACT_NOT_FOUND' } },
+    });
+
+    for (const milestoneId of ['m1', 'm2', 'm3']) {
+      expect(
+        (await post('submit-milestone', { contractId, milestoneId, note: `${milestoneId} done` }, workerA())).status,
+      ).toBe(200);
+      expect((await post('approve-milestone', { contractId, milestoneId }, hirer())).status).toBe(200);
+    }
+    const review = await post('review-contract', { contractId, rating: 5, text: 'Excellent work' }, hirer());
+    expect(review.status).toBe(201);
+    const workerReview = await post('review-contract', { contractId, rating: 4, text: 'Clear brief' }, workerA());
+    expect(workerReview.status).toBe(201);
+
+    const done = await get(`contracts/${contractId}?after=${workerReview.body.position}`, hirer());
+    expect(done.body).toMatchObject({ status: 'COMPLETED', approvedMinor: 200_000 });
+    const timeline = (done.body.timeline as { eventType: string }[]).map((e) => e.eventType);
+    expect(timeline).toEqual([
+      'ContractCreated',
+      ...Array.from({ length: 3 }, () => ['MilestoneSubmitted', 'MilestoneApproved']).flat(),
+      'ContractCompleted',
+      'ContractReviewed',
+      'ContractReviewed',
+    ]);
+
+    // Reputation: one 5-star review over the prior of 5 reviews at 3.5 → (17.5 + 5) / 6.
+    const profile = await eventually(
+      `profiles/acc-worker-a`,
+      workerB(),
+      (x) => (x.reputation as { count: number }).count === 1,
+      'the worker’s reputation',
+    );
+    expect(profile.reputation).toEqual({ score: 3.75, count: 1, distribution: [0, 0, 0, 0, 1] });
+    expect(profile.reviews).toMatchObject([{ rating: 5, text: 'Excellent work', reviewerSide: 'HIRER' }]);
+
+    const hirerDashboard = await get('dashboard/hirer', hirer());
+    expect(hirerDashboard.body.jobs).toMatchObject([
+      { jobId, status: 'FILLED', applications: { ACCEPTED: 1, NOT_SELECTED: 1 } },
+    ]);
+    const workerDashboard = await get('dashboard/worker', workerA());
+    expect(workerDashboard.body).toMatchObject({
+      applicationsByStatus: { ACCEPTED: 1 },
+      earnings: [{ currency: 'EUR', approvedMinor: 200_000 }],
+    });
+  });
+});
