@@ -97,14 +97,96 @@ describe('saga command dispatcher', () => {
     }
     expect(runs.size).toBe(60);
     expect([...runs.values()].every((n) => n === 1)).toBe(true);
-    // No session keeps a command lock once the dispatchers have stopped.
-    // pg_locks is cluster-wide: count this test database's locks only, not another test file's dispatchers'.
-    const locks = await db('pg_locks')
-      .where({ locktype: 'advisory', classid: 0x53616761 })
-      .whereRaw('database = (SELECT oid FROM pg_database WHERE datname = current_database())')
-      .count({ n: '*' })
-      .first();
-    expect(Number(locks?.n)).toBe(0);
+    // No claim outlives its command: the outcome cleared each lease.
+    const claimed = await db('saga_commands')
+      .where({ saga_id: sagaId })
+      .whereNotNull('claimed_until')
+      .count({ n: '*' });
+    expect(Number(claimed[0]?.n)).toBe(0);
+  });
+
+  it('three dispatchers on one table with short leases: no command performed twice, nor by two at once, even calls outlasting the lease', async () => {
+    const runs = new Map<string, number>();
+    const active = new Set<string>();
+    const overlaps: string[] = [];
+    let concurrent = 0;
+    let peak = 0;
+    const handler: CommandHandler = async ({ step }) => {
+      if (active.has(step)) overlaps.push(step);
+      active.add(step);
+      runs.set(step, (runs.get(step) ?? 0) + 1);
+      peak = Math.max(peak, ++concurrent);
+      // One call in ten outlasts the 150 ms lease by far: only the renewal keeps another dispatcher off it.
+      const slow = Number(step.slice(5)) % 10 === 0;
+      await new Promise((r) => setTimeout(r, slow ? 500 : Math.random() * 20));
+      concurrent--;
+      active.delete(step);
+    };
+    const sagaId = await enqueue('contended', 150);
+    const dispatchers = [1, 2, 3].map(
+      () =>
+        new SagaCommandDispatcher(db, { contended: handler }, () => true, logger, {
+          pollMs: 10,
+          concurrency: 6,
+          leaseMs: 150,
+        }),
+    );
+    for (const d of dispatchers) d.start();
+    try {
+      await waitUntil(
+        async () =>
+          Number(
+            (await db('saga_commands').where({ saga_id: sagaId, status: 'done' }).count({ n: '*' }).first())?.n,
+          ) === 150,
+        60_000,
+        'all 150 commands to be done',
+      );
+    } finally {
+      for (const d of dispatchers) await d.stop();
+    }
+    expect(overlaps).toEqual([]);
+    expect(runs.size).toBe(150);
+    expect([...runs.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+    // Each started once on the timeline, and never superseded.
+    const kinds = await db('saga_timeline').where({ saga_id: sagaId }).select('kind').count({ n: '*' }).groupBy('kind');
+    expect(Object.fromEntries(kinds.map((k) => [k.kind, Number(k.n)]))).toEqual({
+      'attempt-started': 150,
+      'command-done': 150,
+    });
+    // Work was shared and performed side by side: three dispatchers of six slots each.
+    expect(peak).toBeGreaterThan(6);
+    expect(peak).toBeLessThanOrEqual(18);
+  });
+
+  it('claims due commands in one statement and performs them side by side, up to its concurrency', async () => {
+    let concurrent = 0;
+    let peak = 0;
+    const handler: CommandHandler = async () => {
+      peak = Math.max(peak, ++concurrent);
+      await new Promise((r) => setTimeout(r, 100));
+      concurrent--;
+    };
+    const sagaId = await enqueue('wide', 10);
+    const d = new SagaCommandDispatcher(db, { wide: handler }, () => true, logger, { concurrency: 4 });
+    // One claim fills the four slots; the rest waits for the next.
+    expect(await d.runDue()).toBe(4);
+    expect(peak).toBe(4);
+    const started = await db('saga_timeline').where({ saga_id: sagaId, kind: 'attempt-started' }).count({ n: '*' });
+    expect(Number(started[0]?.n)).toBe(4);
+    d.start();
+    try {
+      await waitUntil(
+        async () =>
+          Number(
+            (await db('saga_commands').where({ saga_id: sagaId, status: 'done' }).count({ n: '*' }).first())?.n,
+          ) === 10,
+        10_000,
+        'the other six',
+      );
+    } finally {
+      await d.stop();
+    }
+    expect(peak).toBe(4);
   });
 
   it('defers a command refused by an open circuit without using an attempt, but only for so long', async () => {
