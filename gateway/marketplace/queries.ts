@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ProfileQueries } from '../../queries/marketplace/profiles.js';
+import type { MarketplaceSearch } from '../../queries/marketplace/search.js';
 import type { WorkQueries } from '../../queries/marketplace/work.js';
 import type { PositionWaiter } from '../../queries/read-your-writes.js';
 import { ROLES, type Role } from '../../runtime/roles.js';
@@ -7,6 +8,13 @@ import { principalOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { position as after, id } from '../schema-parts.js';
 import { canSeeApplication, canSeeContract, canSeeJob, canSeeJobApplications } from './access.js';
+import {
+  jobSearchQuerystring,
+  parseJobSearch,
+  parseWorkerSearch,
+  type SearchQuerystring,
+  workerSearchQuerystring,
+} from './search-params.js';
 
 // GET /queries/marketplace/...: the dashboards, a job, its applications, an application, a contract with its
 // milestone timeline, a profile with its reputation. `?after=<position>` waits for the caller's own write.
@@ -14,6 +22,7 @@ import { canSeeApplication, canSeeContract, canSeeJob, canSeeJobApplications } f
 type ProjectionRef = () => Promise<{ name: string; version: number; topics: readonly string[] }>;
 
 export interface MarketplaceQueryDeps {
+  readonly search: MarketplaceSearch;
   readonly work: WorkQueries;
   readonly profiles: ProfileQueries;
   readonly waiter: PositionWaiter;
@@ -36,6 +45,18 @@ export function marketplaceQueriesPlugin(deps: MarketplaceQueryDeps) {
   };
 
   return async (app: FastifyInstance): Promise<void> => {
+    app.get<{ Querystring: SearchQuerystring }>(
+      '/marketplace/search/jobs',
+      { config: { roles: EVERYONE }, schema: { querystring: jobSearchQuerystring } },
+      async (request) => deps.search.jobs(parseJobSearch(request.query)),
+    );
+
+    app.get<{ Querystring: SearchQuerystring }>(
+      '/marketplace/search/workers',
+      { config: { roles: EVERYONE }, schema: { querystring: workerSearchQuerystring } },
+      async (request) => deps.search.workers(parseWorkerSearch(request.query)),
+    );
+
     app.get(
       '/marketplace/dashboard/hirer',
       { config: { roles: ['hirer'] }, schema: { querystring: afterOnly } },

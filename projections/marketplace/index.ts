@@ -1,6 +1,24 @@
-import { type ProjectionContext, postgresBacked } from '../context.js';
+import { type PostgresProjectionEntry, type ProjectionContext, postgresBacked } from '../context.js';
 import { PROFILES_PROJECTION, PROFILES_VERSION, profilesReadModel } from './profiles.js';
+import { aliasedIndexes, switchAliases } from './search/indexes.js';
+import { SEARCH_PROJECTION, SEARCH_VERSION, searchReadModel } from './search/read-model.js';
 import { WORK_PROJECTION, WORK_VERSION, workReadModel } from './work.js';
+
+const search: PostgresProjectionEntry = {
+  kind: 'postgres',
+  name: SEARCH_PROJECTION,
+  description: 'jobs and workers for search (staged in PostgreSQL, indexed in Elasticsearch behind read aliases)',
+  initialVersion: SEARCH_VERSION,
+  topics: ['marketplace.job', 'marketplace.profile', 'marketplace.contract'],
+  model: async (version, env) => searchReadModel(await env.search(), version, env.config.topicPrefix),
+  // Queries read the aliases, not projection_versions: `ledger projections rebuild marketplace.search` builds the
+  // next version's indexes beside the live ones and points the aliases at them here.
+  activated: async (version, env) => switchAliases(await env.search(), env.config.topicPrefix, version),
+  readsFrom: async (version, env) => {
+    const aliased = await aliasedIndexes(await env.search(), env.config.topicPrefix, version);
+    return aliased.length > 0 ? `the search aliases point at ${aliased.join(', ')}` : null;
+  },
+};
 
 export const marketplace: ProjectionContext = {
   name: 'marketplace',
@@ -17,5 +35,6 @@ export const marketplace: ProjectionContext = {
       PROFILES_VERSION,
       profilesReadModel,
     ),
+    search,
   ],
 };

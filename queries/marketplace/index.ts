@@ -3,9 +3,10 @@ import { WORK_PROJECTION, WORK_VERSION, workReadModel } from '../../projections/
 import { cachedActiveVersion } from '../../projections/runtime/versions.js';
 import type { QueryContext, ReadEnv } from '../context.js';
 import { ProfileQueries } from './profiles.js';
+import { marketplaceSearch } from './search.js';
 import { WorkQueries } from './work.js';
 
-async function open({ readDb, waiter }: ReadEnv) {
+async function open({ config, readDb, search, waiter }: ReadEnv) {
   const workVersion = cachedActiveVersion(readDb, WORK_PROJECTION, WORK_VERSION);
   const profilesVersion = cachedActiveVersion(readDb, PROFILES_PROJECTION, PROFILES_VERSION);
   // The tables exist before the projector first runs, so queries answer "not found" instead of failing.
@@ -14,6 +15,7 @@ async function open({ readDb, waiter }: ReadEnv) {
   return {
     work: new WorkQueries(readDb, workVersion),
     profiles: new ProfileQueries(readDb, profilesVersion),
+    search: marketplaceSearch(search, config.topicPrefix),
     waiter,
     workProjection: async () => workReadModel(await workVersion()),
     profilesProjection: async () => profilesReadModel(await profilesVersion()),

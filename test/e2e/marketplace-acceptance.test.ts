@@ -135,6 +135,30 @@ describe('marketplace acceptance', () => {
     expect(hirerDashboard.body.jobs).toMatchObject([
       { jobId, status: 'FILLED', applications: { ACCEPTED: 1, NOT_SELECTED: 1 } },
     ]);
+    // Search shows it: the worker's rating (3.75) passes minRating=3.7 near Lisbon; B (no reviews: 3.5) does not.
+    const found = await eventually(
+      'search/workers?skills=tiling&minRating=3.7&lat=38.7&lon=-9.1&radiusKm=20',
+      hirer(),
+      (x) => (x.total as number) === 1,
+      'the reviewed worker in search',
+    );
+    expect(found.items).toMatchObject([{ workerId: 'acc-worker-a', rating: 3.75, reviewCount: 1 }]);
+    expect((found.items as { distanceKm: number }[])[0]!.distanceKm).toBeLessThan(10);
+    const everyone = await get('search/workers?skills=tiling', hirer());
+    expect(everyone.body.total).toBe(2);
+    // Jobs: the filled job is not offered any more; an open one is found by text, budget and distance.
+    const next = await post('post-job', jobBody({ title: 'Bathroom tiling', jobId: `${jobId}-2` }), hirer());
+    expect(next.status).toBe(201);
+    const jobs = await eventually(
+      'search/jobs?q=tiling&budgetMin=250000&budgetMax=900000&lat=38.7&lon=-9.1&radiusKm=20',
+      workerB(),
+      (x) => (x.total as number) >= 1,
+      'the open job in search',
+    );
+    expect((jobs.items as { jobId: string }[]).map((j) => j.jobId)).toEqual([`${jobId}-2`]);
+    const outOfBudget = await get('search/jobs?q=tiling&budgetMax=90000', workerB());
+    expect(outOfBudget.body.total).toBe(0);
+
     const workerDashboard = await get('dashboard/worker', workerA());
     expect(workerDashboard.body).toMatchObject({
       applicationsByStatus: { ACCEPTED: 1 },
