@@ -90,7 +90,8 @@ interface CommandRow {
 /** A command this dispatcher has claimed and is performing (or recording the outcome of). */
 interface Performing {
   readonly row: CommandRow;
-  readonly done: Promise<void>;
+  /** Settles once the outcome is recorded (or could not be). */
+  done: Promise<void>;
   /** The handler has returned: its outcome is being recorded (a renewal missing it then is no news). */
   recording: boolean;
   /** A renewal found the claim gone (the lease ran out and another dispatcher took it): warned once. */
@@ -178,6 +179,7 @@ export class SagaCommandDispatcher {
   private readonly worker: BackgroundLoop;
   private readonly definitions = new Map<string, SagaDefinition<unknown>>();
   private readonly outcomes: Counter<'saga' | 'kind' | 'outcome'>;
+  /** By attempt (a claim): this dispatcher may claim a command again whose earlier claim it lost. */
   private readonly performing = new Map<number, Performing>();
   private readonly concurrency: number;
   private readonly leaseMs: number;
@@ -248,7 +250,9 @@ export class SagaCommandDispatcher {
 
   private launch(row: CommandRow): Promise<void> {
     const entry: Performing = { row, done: Promise.resolve(), recording: false, lost: false };
-    const done = this.perform(entry)
+    this.performing.set(row.attempt_id, entry);
+    this.startRenewal();
+    entry.done = this.perform(entry)
       .catch((error: unknown) => {
         this.logger.error(
           { err: error, saga: row.saga_type, sagaId: row.saga_id, step: row.step },
@@ -256,19 +260,16 @@ export class SagaCommandDispatcher {
         );
       })
       .finally(() => {
-        this.performing.delete(row.id);
+        this.performing.delete(row.attempt_id);
         if (this.performing.size === 0) this.stopRenewal();
       });
-    this.performing.set(row.id, { ...entry, done });
-    this.startRenewal();
-    return done;
+    return entry.done;
   }
 
   private async perform(entry: Performing): Promise<void> {
     const { row } = entry;
     const outcome = await this.invoke(row);
-    const current = this.performing.get(row.id);
-    if (current) current.recording = true;
+    entry.recording = true;
     // Done, the common case, is one statement; anything else may involve the saga (compensation) in a transaction.
     const recorded = outcome.ok
       ? this.recordDone(this.db, row, outcome.ms).then(async (held) => {
@@ -308,9 +309,9 @@ export class SagaCommandDispatcher {
       ]);
       const renewed = new Set((rows as { id: number }[]).map((r) => Number(r.id)));
       for (const p of held) {
-        const still = this.performing.get(p.row.id);
-        if (renewed.has(p.row.id) || !still || still.recording) continue;
-        still.lost = true;
+        // Ended meanwhile (its outcome cleared the lease), or ending: no news.
+        if (renewed.has(p.row.id) || p.recording || !this.performing.has(p.row.attempt_id)) continue;
+        p.lost = true;
         this.logger.warn(
           { saga: p.row.saga_type, sagaId: p.row.saga_id, step: p.row.step, attemptId: p.row.attempt_id },
           'saga command claim lost while performing it (its lease ran out and another dispatcher took it over); ' +

@@ -40,6 +40,16 @@ async function enqueue(kind: string, count: number): Promise<string> {
   return sagaId;
 }
 
+/** Waits until the saga's `count` commands are all done. */
+const allDone = (sagaId: string, count: number, timeoutMs: number) =>
+  waitUntil(
+    async () =>
+      Number((await db('saga_commands').where({ saga_id: sagaId, status: 'done' }).count({ n: '*' }).first())?.n) ===
+      count,
+    timeoutMs,
+    `all ${count} commands to be done`,
+  );
+
 describe('saga command dispatcher', () => {
   it('holds no transaction open while a handler waits on the provider', async () => {
     let finish: () => void = () => undefined;
@@ -83,14 +93,7 @@ describe('saga command dispatcher', () => {
     a.start();
     b.start();
     try {
-      await waitUntil(
-        async () =>
-          Number(
-            (await db('saga_commands').where({ saga_id: sagaId, status: 'done' }).count({ n: '*' }).first())?.n,
-          ) === 60,
-        30_000,
-        'all 60 commands to be done',
-      );
+      await allDone(sagaId, 60, 30_000);
     } finally {
       await a.stop();
       await b.stop();
@@ -133,14 +136,7 @@ describe('saga command dispatcher', () => {
     );
     for (const d of dispatchers) d.start();
     try {
-      await waitUntil(
-        async () =>
-          Number(
-            (await db('saga_commands').where({ saga_id: sagaId, status: 'done' }).count({ n: '*' }).first())?.n,
-          ) === 150,
-        60_000,
-        'all 150 commands to be done',
-      );
+      await allDone(sagaId, 150, 60_000);
     } finally {
       for (const d of dispatchers) await d.stop();
     }
@@ -148,7 +144,11 @@ describe('saga command dispatcher', () => {
     expect(runs.size).toBe(150);
     expect([...runs.entries()].filter(([, n]) => n !== 1)).toEqual([]);
     // Each started once on the timeline, and never superseded.
-    const kinds = await db('saga_timeline').where({ saga_id: sagaId }).select('kind').count({ n: '*' }).groupBy('kind');
+    const kinds: { kind: string; n: string }[] = await db('saga_timeline')
+      .where({ saga_id: sagaId })
+      .select('kind')
+      .count({ n: '*' })
+      .groupBy('kind');
     expect(Object.fromEntries(kinds.map((k) => [k.kind, Number(k.n)]))).toEqual({
       'attempt-started': 150,
       'command-done': 150,
@@ -175,14 +175,7 @@ describe('saga command dispatcher', () => {
     expect(Number(started[0]?.n)).toBe(4);
     d.start();
     try {
-      await waitUntil(
-        async () =>
-          Number(
-            (await db('saga_commands').where({ saga_id: sagaId, status: 'done' }).count({ n: '*' }).first())?.n,
-          ) === 10,
-        10_000,
-        'the other six',
-      );
+      await allDone(sagaId, 10, 10_000);
     } finally {
       await d.stop();
     }
