@@ -1,4 +1,5 @@
 import { type PostgresProjectionEntry, type ProjectionContext, postgresBacked } from '../context.js';
+import { LIVE_STATUS_PROJECTION, LIVE_STATUS_VERSION, liveStatusProjection } from './live-status.js';
 import { PROFILES_PROJECTION, PROFILES_VERSION, profilesReadModel } from './profiles.js';
 import { aliasedIndexes, switchAliases } from './search/indexes.js';
 import { SEARCH_PROJECTION, SEARCH_VERSION, searchReadModel } from './search/read-model.js';
@@ -36,5 +37,14 @@ export const marketplace: ProjectionContext = {
       profilesReadModel,
     ),
     search,
+    {
+      kind: 'custom',
+      name: LIVE_STATUS_PROJECTION,
+      description: 'hot application and contract status and each party’s live stream for SSE (Redis)',
+      initialVersion: LIVE_STATUS_VERSION,
+      topics: ['marketplace.application', 'marketplace.contract'],
+      make: async (version, env) =>
+        liveStatusProjection(await env.redis(), { keyPrefix: env.config.topicPrefix, version }),
+    },
   ],
 };

@@ -4,6 +4,7 @@ import type { Role } from '../../runtime/roles.js';
 import { startSagas } from '../../sagas/main.js';
 import { baseUrlOf } from '../support/gateway.js';
 import { applyBody, idOf, jobBody, threeMilestones, workerProfileBody } from '../support/marketplace/fixtures.js';
+import { openSse } from '../support/sse.js';
 import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
 
 // The issue's acceptance path through HTTP on the real stack (PostgreSQL, Kafka, the registry, Elasticsearch,
@@ -72,6 +73,10 @@ describe('marketplace acceptance', () => {
     const applicationA = idOf(a.body, 'application');
     const applicationB = idOf(b.body, 'application');
 
+    // Worker B follows their applications live (SSE) from before the decision.
+    const live = await openSse(`${base}/streams/marketplace/me`, { authorization: `Bearer ${workerB()}` });
+    expect(live.status).toBe(200);
+
     const accepted = await post(
       'accept-application',
       { applicationId: applicationA, milestones: threeMilestones() },
@@ -90,6 +95,13 @@ describe('marketplace acceptance', () => {
       milestones: [{ milestoneId: 'm1' }, { milestoneId: 'm2' }, { milestoneId: 'm3' }],
     });
     await eventually(`applications/${applicationB}`, workerB(), (x) => x.status === 'NOT_SELECTED', 'B not selected');
+    await live.waitFor((events) =>
+      events.some((e) => (e.data as { applicationId?: string; status?: string }).status === 'NOT_SELECTED'),
+    );
+    expect(live.events.map((e) => e.data)).toContainEqual(
+      expect.objectContaining({ kind: 'application', applicationId: applicationB, jobId, status: 'NOT_SELECTED' }),
+    );
+    await live.close();
     await eventually(`applications/${applicationA}`, workerA(), (x) => x.status === 'ACCEPTED', 'A accepted');
     expect((await get(`jobs/${jobId}`, workerB())).body).toMatchObject({ status: 'FILLED' });
 
