@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseJobSearch, parseWorkerSearch } from '../../../gateway/marketplace/search-params.js';
-import { evolveJobDoc, ratingChange } from '../../../projections/marketplace/search/documents.js';
+import { evolveJobDoc, ratingChange, type SearchEvent } from '../../../projections/marketplace/search/documents.js';
 import { buildJobSearchRequest, buildWorkerSearchRequest } from '../../../queries/marketplace/search.js';
 import type { ProjectedEvent } from '../../../runtime/consumer/types.js';
-import type { JobFillingEvent } from '../../../sagas/marketplace/job-filling.js';
 import { JOB_ID, jobDetails } from './fixtures.js';
 
+const sortOf = (request: ReturnType<typeof buildJobSearchRequest>) => request.sort as unknown[];
 const filters = (request: ReturnType<typeof buildJobSearchRequest>) =>
   (request.query as { bool: { filter: unknown[] } }).bool.filter;
 
@@ -33,8 +33,8 @@ describe('job search requests', () => {
   });
 
   it('sorts by best match with text, newest when asked', () => {
-    expect(buildJobSearchRequest('jobs', { q: 'tiles' }).sort?.[0]).toBe('_score');
-    expect(buildJobSearchRequest('jobs', { q: 'tiles', sort: 'newest' }).sort?.[0]).toEqual({
+    expect(sortOf(buildJobSearchRequest('jobs', { q: 'tiles' }))[0]).toBe('_score');
+    expect(sortOf(buildJobSearchRequest('jobs', { q: 'tiles', sort: 'newest' }))[0]).toEqual({
       postedAt: { order: 'desc' },
     });
   });
@@ -85,7 +85,7 @@ describe('search querystrings', () => {
 
 describe('search documents', () => {
   const ev = (eventType: string, data: object) =>
-    ({ eventType, data, recordedAt: '2026-06-01T12:00:00.000Z' }) as unknown as ProjectedEvent<JobFillingEvent>;
+    ({ eventType, data, recordedAt: '2026-06-01T12:00:00.000Z' }) as unknown as ProjectedEvent<SearchEvent>;
 
   it('keeps a job with its status, so a filled job stops being found but keeps its version', () => {
     const posted = evolveJobDoc(null, ev('JobPosted', { jobId: JOB_ID, hirerId: 'h', ...jobDetails(), postedAt: 'p' }));
@@ -96,7 +96,7 @@ describe('search documents', () => {
 
   it('counts only hirers’ reviews toward a worker’s search rating', () => {
     const review = (reviewerSide: string) =>
-      ratingChange(ev('ContractReviewed', { contractId: 'c', revieweeId: 'w', reviewerSide, rating: 4 }) as never);
+      ratingChange(ev('ContractReviewed', { contractId: 'c', revieweeId: 'w', reviewerSide, rating: 4 }));
     expect(review('HIRER')).toEqual({ workerId: 'w', contractId: 'c', rating: 4 });
     expect(review('WORKER')).toBeNull();
   });
