@@ -1,8 +1,47 @@
 import type { Knex } from 'knex';
 import { createOnce } from '../../runtime/postgres.js';
 
+/** Every relation the DDL below creates, and the columns it adds later: present together, nothing is left to do. */
+const RELATIONS = [
+  'saga_instances',
+  'saga_processed_events',
+  'saga_timeline',
+  'saga_timeline_saga',
+  'saga_commands',
+  'saga_commands_due',
+  'saga_deadlines',
+  'saga_deadlines_due',
+] as const;
+const ADDED_COLUMNS: readonly (readonly [table: string, column: string])[] = [
+  ['saga_commands', 'cause'],
+  ['saga_instances', 'origin'],
+  ['saga_commands', 'attempt_id'],
+  ['saga_commands', 'retryable'],
+  ['saga_commands', 'claimed_until'],
+  ['saga_commands', 'claimed_by'],
+];
+
+/**
+ * Whether the schema is complete, read from the catalog only (to_regclass and information_schema take no lock on
+ * the tables). A process starting beside running sagas must not run the DDL then: CREATE INDEX IF NOT EXISTS takes
+ * a SHARE lock on its table before it finds the index, so it waits for every running saga transaction, makes
+ * every later one wait, and deadlocks with a batch that holds saga_commands and then writes saga_timeline.
+ */
+async function sagaTablesComplete(db: Knex): Promise<boolean> {
+  const result = await db.raw(
+    `SELECT (SELECT bool_and(to_regclass(r) IS NOT NULL) FROM unnest(?::text[]) AS r) AS relations,
+            (SELECT count(*)::int FROM information_schema.columns c
+              JOIN unnest(?::text[], ?::text[]) AS w(t, col) ON c.table_name = w.t AND c.column_name = w.col
+              WHERE c.table_schema = current_schema()) AS columns`,
+    [[...RELATIONS], ADDED_COLUMNS.map(([t]) => t), ADDED_COLUMNS.map(([, c]) => c)],
+  );
+  const row = result.rows[0] as { relations: boolean | null; columns: number };
+  return row.relations === true && row.columns === ADDED_COLUMNS.length;
+}
+
 // The saga runtime's tables, in the write side's database: sagas emit commands, so they live beside the store.
 export async function ensureSagaTables(db: Knex): Promise<void> {
+  if (await sagaTablesComplete(db)) return;
   await createOnce(
     db,
     'ledgerline.saga-runtime',
