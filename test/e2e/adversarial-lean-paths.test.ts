@@ -134,9 +134,7 @@ describe('traceparent', () => {
   });
 
   it('a header over the server limit is refused by Node before any of our code, with 431', async () => {
-    const res = await fetch(`${gw.baseUrl}/health`, { headers: { traceparent: 'y'.repeat(70_000) } }).catch(
-      (error: unknown) => error,
-    );
-    expect(res instanceof Response ? res.status : 431).toBe(431);
+    const res = await fetch(`${gw.baseUrl}/health`, { headers: { traceparent: 'y'.repeat(70_000) } });
+    expect(res.status).toBe(431);
   });
 });
