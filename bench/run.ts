@@ -12,6 +12,7 @@ import { errorRow, type Row, renderMarkdown, renderText } from './lib/table.js';
 import { appendSuite } from './suites/append.js';
 import { E2E_LIMIT_MS, e2eSuite } from './suites/e2e.js';
 import { gatewaySuite } from './suites/gateway.js';
+import { marketplaceSuite } from './suites/marketplace.js';
 import { projectionsSuite } from './suites/projections.js';
 import { rebuildSuite } from './suites/rebuild.js';
 import { relayDrainSuite } from './suites/relay-drain.js';
@@ -26,6 +27,7 @@ const SUITES: readonly Suite[] = [
   rebuildSuite,
   gatewaySuite,
   sseFanoutSuite,
+  marketplaceSuite,
   e2eSuite,
 ];
 const RESULTS = new URL('./results/', import.meta.url);
