@@ -2,7 +2,7 @@ import type { Client as SearchClient } from '@elastic/elasticsearch';
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { Config } from '../runtime/config.js';
-import type { Projection } from '../runtime/consumer/types.js';
+import type { EventShape, ProjectedEvent, Projection } from '../runtime/consumer/types.js';
 import type { PostgresReadModel } from './runtime/postgres.js';
 import type { RebuildTarget } from './runtime/rebuild.js';
 
@@ -67,10 +67,53 @@ export interface CustomProjectionEntry extends ProjectionEntryBase {
 
 export type ProjectionEntry = PostgresProjectionEntry | CustomProjectionEntry;
 
+/**
+ * One notification an event makes, in its context's words. The notifications read model (identity's) adds the
+ * rest: one row per channel the recipient has enabled, the row ids, the time.
+ */
+export interface NotificationDraft {
+  /** The account told. */
+  readonly recipientId: string;
+  /** What it is about, as the context names it (`application`, `contract`): the stored row's subject. */
+  readonly subject: { readonly kind: string; readonly id: string };
+  /** Stable and upper case, unique across contexts (`APPLICATION_RECEIVED`). */
+  readonly kind: string;
+  readonly title: string;
+  readonly body: string;
+}
+
+/**
+ * What a context tells its users through the notifications read model, which knows the context only through
+ * this: it consumes `topics` too and stores what `notificationsFor` makes of each event of `eventTypes`. A rule
+ * is a pure function of one event, so each of these events must name its recipients.
+ */
+export interface NotificationRules {
+  readonly topics: readonly string[];
+  readonly eventTypes: readonly string[];
+  /** The kinds `notificationsFor` makes, checked unique across contexts. */
+  readonly kinds: readonly string[];
+  notificationsFor(event: ProjectedEvent): readonly NotificationDraft[];
+}
+
+/**
+ * Notification rules written against their topics' contract `E`. Sound for the reason `asContract` is: the codec
+ * decoded each event with its own type's reader schema, and the read model passes only events of `eventTypes`.
+ */
+export const notificationRules = <E extends EventShape>(
+  rules: Omit<NotificationRules, 'notificationsFor'> & {
+    notificationsFor(event: ProjectedEvent<E>): readonly NotificationDraft[];
+  },
+): NotificationRules => ({
+  ...rules,
+  notificationsFor: (event) => rules.notificationsFor(event as unknown as ProjectedEvent<E>),
+});
+
 /** What a bounded context contributes to the read side's projections (`projections/<context>/index.ts`). */
 export interface ProjectionContext {
   readonly name: string;
   readonly projections: readonly ProjectionEntry[];
+  /** What its events tell its users, stored by the notifications read model (collected in `contexts.ts`). */
+  readonly notifications?: NotificationRules;
 }
 
 /** A projection whose storage is the PostgreSQL read model `factory(version)` and nothing else. */

@@ -1,12 +1,33 @@
-import type { PostgresProjectionEntry, ProjectionContext, ProjectionEntry, RebuildCapability } from './context.js';
+import type {
+  NotificationRules,
+  PostgresProjectionEntry,
+  ProjectionContext,
+  ProjectionEntry,
+  RebuildCapability,
+} from './context.js';
 import { identity } from './identity/index.js';
 import { marketplace } from './marketplace/index.js';
 import { ordering } from './ordering/index.js';
 import { postgresRebuildTarget } from './runtime/rebuild.js';
 import { versionKey } from './runtime/tables.js';
 
-/** Every bounded context's projections: add one line for a new context. */
-export const projectionContexts: readonly ProjectionContext[] = [identity, ordering, marketplace];
+/** Every bounded context's projections but identity's, which are made from theirs: add a new context here. */
+const contexts: readonly ProjectionContext[] = [ordering, marketplace];
+
+/**
+ * What the contexts tell their users, stored by identity's notifications read model, which consumes their topics
+ * too (the query side reads this list for the topics read-your-writes waits on). Each kind is one context's.
+ */
+export const notificationContributions: readonly NotificationRules[] = (() => {
+  const all = contexts.flatMap((c) => (c.notifications ? [c.notifications] : []));
+  const kinds = all.flatMap((r) => r.kinds);
+  const twice = kinds.find((k, i) => kinds.indexOf(k) !== i);
+  if (twice) throw new Error(`two contexts make notifications of kind ${twice}`);
+  return all;
+})();
+
+/** Every bounded context's projections. */
+export const projectionContexts: readonly ProjectionContext[] = [identity(notificationContributions), ...contexts];
 
 /** Every projection of the system, checked for unique names (a name is a consumer group and a version row). */
 export const allProjections: readonly ProjectionEntry[] = (() => {

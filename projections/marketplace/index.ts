@@ -1,5 +1,6 @@
 import { type PostgresProjectionEntry, type ProjectionContext, postgresBacked } from '../context.js';
 import { LIVE_STATUS_PROJECTION, LIVE_STATUS_VERSION, liveStatusProjection } from './live-status.js';
+import { marketplaceNotifications } from './notifications.js';
 import { PROFILES_PROJECTION, PROFILES_VERSION, profilesReadModel } from './profiles.js';
 import { aliasedIndexes, switchAliases } from './search/indexes.js';
 import { SEARCH_PROJECTION, SEARCH_VERSION, searchReadModel } from './search/read-model.js';
@@ -23,6 +24,7 @@ const search: PostgresProjectionEntry = {
 
 export const marketplace: ProjectionContext = {
   name: 'marketplace',
+  notifications: marketplaceNotifications,
   projections: [
     postgresBacked(
       WORK_PROJECTION,

@@ -1,3 +1,4 @@
+import { notificationContributions } from '../../projections/contexts.js';
 import {
   NOTIFICATIONS_PROJECTION,
   NOTIFICATIONS_VERSION,
@@ -9,11 +10,13 @@ import { NotificationQueries } from './notifications.js';
 
 async function open({ readDb, waiter }: ReadEnv) {
   const version = cachedActiveVersion(readDb, NOTIFICATIONS_PROJECTION, NOTIFICATIONS_VERSION);
-  await notificationsReadModel(await version()).createTables(readDb);
+  // With the contributed rules, so `?after=` waits for an application's or a contract's event too.
+  const model = async () => notificationsReadModel(await version(), notificationContributions);
+  await (await model()).createTables(readDb);
   return {
     notifications: new NotificationQueries(readDb, version),
     waiter,
-    notificationsProjection: async () => notificationsReadModel(await version()),
+    notificationsProjection: model,
   };
 }
 

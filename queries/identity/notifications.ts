@@ -3,6 +3,7 @@ import type { NotificationChannel, NotificationKind } from '../../projections/id
 import {
   type NotificationRow,
   notificationsTables,
+  ORDER_SUBJECT,
   type PreferencesRow,
 } from '../../projections/identity/notifications.js';
 import { DEFAULT_NOTIFICATION_PREFERENCES } from '../../schemas/identity/vocabulary.js';
@@ -11,9 +12,13 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 export interface NotificationView {
   readonly notificationId: string;
   readonly accountId: string;
-  readonly orderId: string;
+  /** What it is about: `{ kind: 'order', id: <orderId> }`, or a contributing context's (`application`, `contract`). */
+  readonly subject: { readonly kind: string; readonly id: string };
+  /** The order's id on an order's notification (as before subjects existed), null on the others. */
+  readonly orderId: string | null;
   readonly channel: NotificationChannel;
-  readonly kind: NotificationKind;
+  /** An order's kinds, or a contributing context's (`APPLICATION_RECEIVED`, …): the read model stores any. */
+  readonly kind: NotificationKind | (string & {});
   readonly title: string;
   readonly body: string;
   readonly status: string;
@@ -45,9 +50,11 @@ const iso = (v: Date | string): string => (v instanceof Date ? v.toISOString() :
 export const toNotificationView = (r: NotificationRow): NotificationView => ({
   notificationId: r.notification_id,
   accountId: r.account_id,
-  orderId: r.order_id,
+  // A row written before subjects existed (a table upgraded in place) has only its order id.
+  subject: { kind: r.subject_kind, id: r.subject_id ?? r.order_id ?? '' },
+  orderId: r.subject_kind === ORDER_SUBJECT ? (r.order_id ?? r.subject_id) : null,
   channel: r.channel,
-  kind: r.kind as NotificationKind,
+  kind: r.kind,
   title: r.title,
   body: r.body,
   status: r.status,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { marketplaceNotificationsFor } from '../../../projections/identity/notifications-marketplace.js';
+import { marketplaceNotificationsFor } from '../../../projections/marketplace/notifications.js';
 
 const at = '2026-06-01T12:00:00.000Z';
 const parties = { applicationId: 'a-1', jobId: 'j-1', hirerId: 'h-1', workerId: 'w-1' };

@@ -1,14 +1,14 @@
 import type { EventShape } from '../../runtime/consumer/types.js';
 import type { ApplicationEvent, ContractEvent } from '../../schemas/marketplace/events.js';
-import { formatMoney } from './notification-messages.js';
+import { marketplaceTopics } from '../../schemas/marketplace/topics.js';
+import { type NotificationDraft, type NotificationRules, notificationRules } from '../context.js';
+// The notifications' shared wording of amounts (the read model that stores these rows is identity's).
+import { formatMoney } from '../identity/notification-messages.js';
 
 // What the marketplace tells its users (issue 15), as pure functions: which application and contract events
 // notify whom, with which words. Unlike an order's events, each of these names its recipients (the parties are on
-// every event), so a rule needs no state: event in, notifications out.
-//
-// Not yet applied by the notifications read model (notifications.ts): its rows are keyed by an order id, and
-// storing these needs a subject (kind + id) column, a new version of the read model and its query. See the report
-// of issue 15.
+// every event), so a rule needs no state: event in, notifications out. `marketplaceNotifications` hands them to
+// the notifications read model (identity's), which stores one row per enabled channel of the recipient.
 
 export const MARKETPLACE_NOTIFICATION_KINDS = [
   'APPLICATION_RECEIVED',
@@ -21,13 +21,10 @@ export const MARKETPLACE_NOTIFICATION_KINDS = [
 ] as const;
 export type MarketplaceNotificationKind = (typeof MARKETPLACE_NOTIFICATION_KINDS)[number];
 
-export interface MarketplaceNotification {
-  readonly recipientId: string;
+export interface MarketplaceNotification extends NotificationDraft {
   /** What it is about: an application or a contract. */
   readonly subject: { readonly kind: 'application' | 'contract'; readonly id: string };
   readonly kind: MarketplaceNotificationKind;
-  readonly title: string;
-  readonly body: string;
 }
 
 type Bodies<E extends EventShape> = E extends EventShape
@@ -116,3 +113,14 @@ export function marketplaceNotificationsFor(event: MarketplaceNotificationSource
       return [];
   }
 }
+
+/** The topics whose events notify: an application's and a contract's parties. */
+const NOTIFYING_TOPICS = ['marketplace.application', 'marketplace.contract'] as const;
+
+/** The marketplace's contribution to the notifications read model (`ProjectionContext.notifications`). */
+export const marketplaceNotifications: NotificationRules = notificationRules<ApplicationEvent | ContractEvent>({
+  topics: NOTIFYING_TOPICS,
+  eventTypes: NOTIFYING_TOPICS.flatMap((topic) => marketplaceTopics[topic]),
+  kinds: MARKETPLACE_NOTIFICATION_KINDS,
+  notificationsFor: marketplaceNotificationsFor,
+});
