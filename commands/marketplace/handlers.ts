@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Milestone, ReviewSide } from '../../schemas/marketplace/events.js';
+import { executeAuthorised } from '../authorised.js';
 import { DomainError } from '../decider.js';
 import type { CommandContext, CommandExecutor, CommandResult } from '../executor.js';
 import { applications, contracts, jobs, profiles } from './aggregates.js';
@@ -12,7 +13,6 @@ import {
   applicationNotFound,
 } from './application.js';
 import { type Contract, type ContractCommand, contractDecider, contractNotFound, sideOf } from './contract.js';
-import { executeAuthorised } from './guard.js';
 import { type Job, type JobCommand, type JobDetails, jobDecider, jobNotFound, type MilestoneTerms } from './job.js';
 import { type HirerProfile, profileDecider, type WorkerProfile } from './profile.js';
 

@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError, type DomainEvent } from '../decider.js';
-import {
-  type Aggregate,
-  type CommandContext,
-  type CommandExecutor,
-  type CommandResult,
-  loadTarget,
-} from '../executor.js';
+import { executeAuthorised } from '../authorised.js';
+import { DomainError } from '../decider.js';
+import { type CommandContext, type CommandExecutor, type CommandResult, loadTarget } from '../executor.js';
 import { menuItems, orders, payments, restaurants } from './aggregates.js';
 import { type MenuItem, type MenuItemCommand, menuItemDecider } from './menu-item.js';
 import { type Order, type OrderCommand, orderDecider } from './order.js';
@@ -120,7 +115,8 @@ export class OrderingCommands {
     ctx: CommandContext,
   ): Promise<CommandResult> {
     const { restaurantId } = command.data;
-    return this.guarded(
+    return executeAuthorised(
+      this.executor,
       restaurants,
       restaurantId,
       ctx,
@@ -169,7 +165,8 @@ export class OrderingCommands {
     ctx: CommandContext,
   ): Promise<CommandResult> {
     const { menuItemId } = command.data;
-    return this.guarded(
+    return executeAuthorised(
+      this.executor,
       menuItems,
       menuItemId,
       ctx,
@@ -240,7 +237,8 @@ export class OrderingCommands {
   /** A command on an existing order, by a party to it; to anyone else the order does not exist. */
   private onOrder(command: OrderCommand, ctx: CommandContext): Promise<CommandResult> {
     const { orderId } = command.data;
-    return this.guarded(
+    return executeAuthorised(
+      this.executor,
       orders,
       orderId,
       ctx,
@@ -275,30 +273,6 @@ export class OrderingCommands {
    * Otherwise what the caller may not see could answer 409 with its version where a missing one answers 404.
    * (Who owns an aggregate never changes, so the early check cannot go stale.)
    */
-  private async guarded<State extends { readonly status: string }, Event extends DomainEvent>(
-    aggregate: Aggregate<State, Event>,
-    id: string,
-    ctx: CommandContext,
-    authorize: (state: State) => Promise<void>,
-    missing: () => DomainError,
-    decide: (state: State, now: Date) => Event[],
-  ): Promise<CommandResult> {
-    if (ctx.expectedVersion !== undefined) {
-      const { state } = await this.executor.load(aggregate, id);
-      if (state.status === 'none') throw missing();
-      await authorize(state);
-    }
-    return this.executor.execute(
-      aggregate,
-      id,
-      async (state, now) => {
-        await authorize(state);
-        return decide(state, now);
-      },
-      ctx,
-    );
-  }
-
   recordPayment(command: PaymentCommand, ctx: CommandContext): Promise<CommandResult> {
     return this.executor.execute(
       payments,
