@@ -262,7 +262,7 @@ async function applyNotificationEvents(
       }
     }
     const orderEvent = orderEventOf(event);
-    if (!orderEvent) continue; // other identity events (AccountRegistered) notify nobody
+    if (!orderEvent) continue; // AccountRegistered notifies nobody; a contributed event's rows are made above
     const orderId = orderEvent.data.orderId;
     if (orderEvent.eventType === 'OrderPlaced') {
       const customerId = orderEvent.data.customerId;
