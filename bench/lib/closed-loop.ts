@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
 import type { LoadResult, LoadSpec } from './load-worker.js';
 import { type Summary, summarize } from './stats.js';
 import { nextMessage, startWorker } from './worker.js';
@@ -49,3 +51,19 @@ export const failedRequests = (r: Pick<ClosedLoopSummary, 'statusCounts' | 'erro
   Object.entries(r.statusCounts)
     .filter(([status]) => !status.startsWith('2'))
     .reduce((n, [, count]) => n + count, r.errors + r.timeouts);
+
+/**
+ * Runs `body` against a Fastify app with one route that does nothing (`GET <url>` answers `{ ok: true }`) on this
+ * thread: the baseline of what HTTP alone costs with this server and this client.
+ */
+export async function withEmptyRoute<T>(body: (url: string) => Promise<T>): Promise<T> {
+  const app = Fastify({ logger: false });
+  app.get('/health', async () => ({ ok: true }));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const { port } = app.server.address() as AddressInfo;
+    return await body(`http://127.0.0.1:${port}/health`);
+  } finally {
+    await app.close();
+  }
+}

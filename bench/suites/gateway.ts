@@ -1,13 +1,12 @@
 import { createSecretKey, randomUUID } from 'node:crypto';
 import { openSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import Fastify from 'fastify';
 import jwt from 'jsonwebtoken';
 import { pino } from 'pino';
 import type { CommandContext } from '../../commands/executor.js';
 import { startGateway } from '../../gateway/main.js';
 import { renderAppendScript } from '../lib/append-statement.js';
-import { type ClosedLoopSummary, closedLoop, failedRequests } from '../lib/closed-loop.js';
+import { type ClosedLoopSummary, closedLoop, failedRequests, withEmptyRoute } from '../lib/closed-loop.js';
 import { type CpuWindow, cpuWindow } from '../lib/cpu.js';
 import { type BenchDatabase, checkpoint, createBenchDatabase, uniqueSuffix } from '../lib/db.js';
 import type { LoadSpec } from '../lib/load-worker.js';
@@ -247,22 +246,8 @@ async function placedCount(db: Running['write']['db']): Promise<number> {
 }
 
 /** A Fastify app with one route that does nothing: what HTTP alone costs with this server and this client. */
-async function measureBaseline(timing: Timing): Promise<LoadSummary> {
-  const app = Fastify({ logger: false });
-  app.get('/health', async () => ({ ok: true }));
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  try {
-    const { port } = app.server.address() as AddressInfo;
-    return await load({
-      url: `http://127.0.0.1:${port}/health`,
-      method: 'GET',
-      headers: {},
-      connections: CONNECTIONS,
-      ...timing,
-    });
-  } finally {
-    await app.close();
-  }
+function measureBaseline(timing: Timing): Promise<LoadSummary> {
+  return withEmptyRoute((url) => load({ url, method: 'GET', headers: {}, connections: CONNECTIONS, ...timing }));
 }
 
 /** What Fastify's default request logging writes per request: the serialised request, then the response. */

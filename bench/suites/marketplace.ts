@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Client as SearchClient } from '@elastic/elasticsearch';
-import Fastify from 'fastify';
 import { startRelay } from '../../commands/relay/main.js';
 import { startGateway } from '../../gateway/main.js';
 import { startProjector } from '../../projections/main.js';
 import { searchIndex } from '../../projections/marketplace/search/mapping.js';
 import { SEARCH_VERSION } from '../../projections/marketplace/search/read-model.js';
-import { type ClosedLoopSummary, closedLoop, failedRequests } from '../lib/closed-loop.js';
+import { type ClosedLoopSummary, closedLoop, failedRequests, withEmptyRoute } from '../lib/closed-loop.js';
 import { createBenchDatabase, uniqueSuffix } from '../lib/db.js';
 import { progress, sleep, within } from '../lib/progress.js';
 import { benchConfig, deleteRedisKeys, deleteSubjects } from '../lib/stack.js';
@@ -52,22 +51,8 @@ const jobBody = (title: string) => ({
 });
 const ctx = (actor: string, role: 'hirer' | 'worker') => ({ actor, role, correlationId: randomUUID() });
 
-async function emptyRoute(timing: Timing): Promise<ClosedLoopSummary> {
-  const app = Fastify({ logger: false });
-  app.get('/health', async () => ({ ok: true }));
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  try {
-    const { port } = app.server.address() as AddressInfo;
-    return await closedLoop({
-      url: `http://127.0.0.1:${port}/health`,
-      method: 'GET',
-      headers: {},
-      connections: CONNECTIONS,
-      ...timing,
-    });
-  } finally {
-    await app.close();
-  }
+function emptyRoute(timing: Timing): Promise<ClosedLoopSummary> {
+  return withEmptyRoute((url) => closedLoop({ url, method: 'GET', headers: {}, connections: CONNECTIONS, ...timing }));
 }
 
 /** Removes the suite's search indexes (the projection's versions under the prefix). */
