@@ -82,6 +82,8 @@ interface CommandRow {
   payload: Record<string, unknown>;
   attempts: number;
   created_at: Date;
+  /** How long ago the command was issued when it was claimed, on the database's clock (as `created_at` is). */
+  issued_ms_ago: number;
   cause: CommandCause | null;
   /** This claim's attempt: the id of the 'attempt-started' timeline row the claim wrote (see attempts.ts). */
   attempt_id: number;
@@ -122,13 +124,20 @@ const UNCLAIMED = { claimed_until: null, claimed_by: null } as const;
  * pending, due, and with no live lease are taken (PostgreSQL checks the row again once locked, so a claim another
  * dispatcher committed meanwhile is seen), each gets a lease and its attempt (an 'attempt-started' timeline row,
  * whose id is allocated first so the command row is updated once), and the whole is committed before any handler
- * runs. Bindings: now, kinds, limit, lease ms, claimer, the 'attempt-started' kind.
+ * runs. Bindings: kinds, limit, lease ms, claimer, the 'attempt-started' kind.
+ *
+ * Due means due on the database's clock, never the process's: commands are issued with `next_attempt_at` at the
+ * database's now() and put back at its clock plus a delay, so a command committed before this statement was sent
+ * is always due to it (its transaction began earlier), whatever the process's clock says. Compared with the
+ * process's clock instead, a command was not yet due while that clock lagged the database's: by a host's skew, and
+ * even on one host by the sub-millisecond part a JS Date drops, so a command issued in the claim's millisecond was
+ * left for the next poll (and by a one-shot `runDue`, unperformed).
  */
 const CLAIM_SQL = `
   WITH due AS (
     SELECT id, nextval(pg_get_serial_sequence('saga_timeline', 'id')) AS attempt_id FROM (
       SELECT id FROM saga_commands
-      WHERE status = 'pending' AND next_attempt_at <= ? AND kind = ANY(?)
+      WHERE status = 'pending' AND next_attempt_at <= statement_timestamp() AND kind = ANY(?)
         AND (claimed_until IS NULL OR claimed_until <= clock_timestamp())
       ORDER BY id LIMIT ?
       FOR UPDATE SKIP LOCKED
@@ -139,7 +148,8 @@ const CLAIM_SQL = `
         claimed_until = clock_timestamp() + make_interval(secs => ?::double precision / 1000),
         claimed_by = ?
     FROM due WHERE c.id = due.id
-    RETURNING c.id, c.saga_type, c.saga_id, c.step, c.kind, c.payload, c.attempts, c.created_at, c.cause, c.attempt_id
+    RETURNING c.id, c.saga_type, c.saga_id, c.step, c.kind, c.payload, c.attempts, c.created_at, c.cause, c.attempt_id,
+              (extract(epoch FROM clock_timestamp() - c.created_at) * 1000)::float8 AS issued_ms_ago
   ), started AS (
     INSERT INTO saga_timeline (id, saga_type, saga_id, kind, detail)
     SELECT attempt_id, saga_type, saga_id, ?,
@@ -194,6 +204,7 @@ export class SagaCommandDispatcher {
     private readonly isTransient: IsTransient,
     private readonly logger: Logger,
     private readonly options: DispatcherOptions = {},
+    /** The saga's clock for its reaction to a failure; when a command is due is the database's clock (see CLAIM_SQL). */
     private readonly now: () => Date = () => new Date(),
   ) {
     this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_DISPATCH_CONCURRENCY);
@@ -329,7 +340,6 @@ export class SagaCommandDispatcher {
   private async claim(limit: number): Promise<CommandRow[]> {
     if (limit <= 0) return [];
     const { rows } = await this.db.raw(CLAIM_SQL, [
-      this.now(),
       Object.keys(this.handlers), // only the kinds this process can perform: another saga's process owns the rest
       limit,
       this.leaseMs,
@@ -337,6 +347,11 @@ export class SagaCommandDispatcher {
       ATTEMPT_STARTED,
     ]);
     return rows as CommandRow[];
+  }
+
+  /** `delayMs` from now on the database's clock: the clock the claim compares `next_attempt_at` with. */
+  private afterDelay(db: Knex | Knex.Transaction, delayMs: number): Knex.Raw {
+    return db.raw('clock_timestamp() + make_interval(secs => ?::double precision / 1000)', [delayMs]);
   }
 
   /** The wait after the n-th failed attempt: the base, doubled per attempt (1, 2, 4, 8, 16 s by default). */
@@ -362,7 +377,7 @@ export class SagaCommandDispatcher {
     const updated = await this.pending(trx, row).update({
       attempts,
       last_error: message,
-      next_attempt_at: new Date(this.now().getTime() + delayMs),
+      next_attempt_at: this.afterDelay(trx, delayMs),
       ...UNCLAIMED,
     });
     if (updated === 0) return false;
@@ -450,21 +465,19 @@ export class SagaCommandDispatcher {
     const known = !(error instanceof UnknownKindError);
     const message = describe(error);
     const deferMs = deferralOf(error);
-    const deferredFor = this.now().getTime() - row.created_at.getTime();
+    // Both on the database's clock: the age at the claim, plus the call.
+    const deferredFor = Number(row.issued_ms_ago) + outcome.ms;
     if (known && deferMs !== null && deferredFor < (this.options.maxDeferralMs ?? 15 * 60_000)) {
       // Nothing was attempted (a circuit breaker refused the call): try again then, without using up an
       // attempt, so a provider outage delays saga steps instead of exhausting their retries.
-      const until = new Date(this.now().getTime() + deferMs);
-      const updated = await this.pending(trx, row).update({
-        last_error: message,
-        next_attempt_at: until,
-        ...UNCLAIMED,
-      });
-      if (updated === 0) return this.lostClaim(trx, row, outcome);
+      const [deferred] = (await this.pending(trx, row)
+        .update({ last_error: message, next_attempt_at: this.afterDelay(trx, deferMs), ...UNCLAIMED })
+        .returning('next_attempt_at')) as { next_attempt_at: Date }[];
+      if (!deferred) return this.lostClaim(trx, row, outcome);
       await timeline(trx, row.saga_type, row.saga_id, COMMAND_DEFERRED, {
         step: row.step,
         attempt: attempts,
-        until: until.toISOString(),
+        until: deferred.next_attempt_at.toISOString(),
         error: message,
         attemptId: row.attempt_id,
       });

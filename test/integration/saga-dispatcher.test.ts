@@ -204,6 +204,38 @@ describe('saga command dispatcher', () => {
     expect(await row(stale)).toMatchObject({ status: 'pending', attempts: 1 });
   });
 
+  it("takes a command due on the database's clock, whatever the process's clock says, and backs off on it too", async () => {
+    // A host a minute behind the database. On one host the same happened by less than a millisecond: a JS Date
+    // drops the microseconds now() keeps, so a command issued in the claim's millisecond was not yet due to it and a
+    // one-shot runDue left it pending (the saga-attempts flake).
+    const lagging = () => new Date(Date.now() - 60_000);
+    const sagaId = await enqueue('skewed', 1);
+    let calls = 0;
+    const d = new SagaCommandDispatcher(
+      db,
+      {
+        skewed: async () => {
+          if (++calls === 1) throw new Error('provider answered 503');
+        },
+      },
+      () => true,
+      logger,
+      { backoffBaseMs: 10 },
+      lagging,
+    );
+    expect(await d.runDue()).toBe(1);
+    const row = () => db('saga_commands').where({ saga_id: sagaId }).first();
+    const { next_attempt_at: retryAt, db_now: dbNow } = await db('saga_commands')
+      .where({ saga_id: sagaId })
+      .first('next_attempt_at', db.raw('clock_timestamp() AS db_now'));
+    // The backoff (10 ms) counted from the database's now, not from the lagging clock's.
+    expect(Math.abs(retryAt.getTime() - dbNow.getTime())).toBeLessThan(5_000);
+    expect(await row()).toMatchObject({ status: 'pending', attempts: 1 });
+    await waitUntil(async () => (await d.runDue()) === 1, 5_000, 'the retry to be due');
+    expect(await row()).toMatchObject({ status: 'done', attempts: 2 });
+    expect(calls).toBe(2);
+  });
+
   it('records nothing when the command was taken over and finished elsewhere while its handler ran', async () => {
     const sagaId = await enqueue('overtaken', 1);
     const d = dispatcher({
