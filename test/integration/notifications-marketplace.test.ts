@@ -71,6 +71,13 @@ const submitted = (p: { applicationId: string; jobId: string; hirerId: string; w
     currency: 'EUR',
     submittedAt: at,
   });
+const registered = (accountId: string, role: string) =>
+  event(`account-${accountId}`, 1, 'AccountRegistered', {
+    accountId,
+    email: `${accountId}@example.com`,
+    role,
+    registeredAt: at,
+  });
 const preferences = (accountId: string, version: number, email: boolean, push: boolean) =>
   event(`account-${accountId}`, version, 'NotificationPreferencesUpdated', { accountId, email, push, updatedAt: at });
 
@@ -78,6 +85,7 @@ describe('marketplace notifications in the notifications read model', () => {
   it('tells the hirer and each worker what concerns them, per the channels they enabled', async () => {
     const c = cast();
     await apply([
+      registered(c.otherId, 'worker'),
       preferences(c.otherId, 2, false, true), // the other worker wants push only
       submitted(c.parties),
       submitted(c.others),
