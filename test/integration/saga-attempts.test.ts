@@ -8,9 +8,8 @@ import { type CommandHandler, type CommandInvocation, SagaCommandDispatcher } fr
 import { reactToEvent } from '../../sagas/runtime/reactor.js';
 import { listCommands, readAttempts } from '../../sagas/runtime/read.js';
 import { RetryRefused, retryFailedCommand } from '../../sagas/runtime/retry.js';
-import { ensureSagaTables } from '../../sagas/runtime/tables.js';
 import type { SagaDefinition } from '../../sagas/runtime/types.js';
-import { createTestDatabase } from '../support/env.js';
+import { openSagaDatabase, type SagaDatabase } from '../support/saga-database.js';
 import { waitUntil } from '../support/system.js';
 import { cuttableProxy, viaProxy } from '../support/tcp-proxy.js';
 
@@ -20,20 +19,16 @@ import { cuttableProxy, viaProxy } from '../support/tcp-proxy.js';
 
 let db: Knex;
 let url: string;
-let drop: () => Promise<void>;
+let sagaDb: SagaDatabase | undefined;
 beforeAll(async () => {
-  const created = await createTestDatabase('attempts');
-  url = created.url;
-  drop = created.drop;
-  db = connect(url, { max: 12 });
-  await ensureSagaTables(db);
+  sagaDb = await openSagaDatabase('attempts');
+  ({ db, url } = sagaDb);
 });
 afterEach(async () => {
   await db.raw('TRUNCATE saga_instances, saga_processed_events, saga_timeline, saga_commands, saga_deadlines');
 });
 afterAll(async () => {
-  await db?.destroy();
-  await drop?.();
+  await sagaDb?.close();
 });
 
 const saga = orderPaymentSaga({ acceptanceTimeoutMs: 300_000, paymentTimeoutMs: 120_000 });

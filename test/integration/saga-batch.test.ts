@@ -3,28 +3,23 @@ import fc from 'fast-check';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectedEvent } from '../../runtime/consumer/types.js';
-import { connect } from '../../runtime/postgres.js';
 import { orderPaymentSaga } from '../../sagas/ordering/order-payment.js';
 import { reactToBatch, reactToEvent } from '../../sagas/runtime/reactor.js';
-import { ensureSagaTables } from '../../sagas/runtime/tables.js';
 import type { SagaDefinition } from '../../sagas/runtime/types.js';
-import { createTestDatabase } from '../support/env.js';
+import { openSagaDatabase, type SagaDatabase } from '../support/saga-database.js';
 
 // Issue 14: the saga reacts to a batch of events in one transaction. Against the real saga tables, with the order
 // saga: a batch must leave exactly what reacting to its events one at a time leaves (in order per saga), a failure
 // anywhere in it must leave nothing, and a redelivery must react once.
 
 let db: Knex;
-let drop: () => Promise<void>;
+let sagaDb: SagaDatabase | undefined;
 beforeAll(async () => {
-  const created = await createTestDatabase('sagabatch');
-  drop = created.drop;
-  db = connect(created.url, { max: 12 });
-  await ensureSagaTables(db);
+  sagaDb = await openSagaDatabase('sagabatch');
+  db = sagaDb.db;
 });
 afterAll(async () => {
-  await db?.destroy();
-  await drop?.();
+  await sagaDb?.close();
 });
 
 const saga = orderPaymentSaga({ acceptanceTimeoutMs: 300_000, paymentTimeoutMs: 120_000 });

@@ -2,14 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../runtime/log.js';
-import { connect } from '../../runtime/postgres.js';
 import { orderPaymentSaga, PAYMENT_DEADLINE } from '../../sagas/ordering/order-payment.js';
 import { type CommandHandler, SagaCommandDispatcher } from '../../sagas/runtime/dispatcher.js';
 import { reactToEvent } from '../../sagas/runtime/reactor.js';
 import { DeadlineScheduler } from '../../sagas/runtime/scheduler.js';
-import { ensureSagaTables } from '../../sagas/runtime/tables.js';
 import type { SagaDefinition } from '../../sagas/runtime/types.js';
-import { createTestDatabase } from '../support/env.js';
+import { openSagaDatabase, type SagaDatabase } from '../support/saga-database.js';
 import { waitUntil } from '../support/system.js';
 
 // The payment deadline against the real saga tables, in the interleavings a lagging saga meets: the dispatcher has
@@ -17,19 +15,16 @@ import { waitUntil } from '../support/system.js';
 // deadline falls due. Issue 13, item 1: a lagging saga rejected orders that were paid.
 
 let db: Knex;
-let drop: () => Promise<void>;
+let sagaDb: SagaDatabase | undefined;
 beforeAll(async () => {
-  const created = await createTestDatabase('deadlines');
-  drop = created.drop;
-  db = connect(created.url, { max: 12 });
-  await ensureSagaTables(db);
+  sagaDb = await openSagaDatabase('deadlines');
+  db = sagaDb.db;
 });
 afterEach(async () => {
   await db.raw('TRUNCATE saga_instances, saga_processed_events, saga_timeline, saga_commands, saga_deadlines');
 });
 afterAll(async () => {
-  await db?.destroy();
-  await drop?.();
+  await sagaDb?.close();
 });
 
 const PAYMENT_TIMEOUT_MS = 15_000;

@@ -1,25 +1,21 @@
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../runtime/log.js';
-import { connect } from '../../runtime/postgres.js';
 import { type CommandHandler, SagaCommandDispatcher } from '../../sagas/runtime/dispatcher.js';
-import { ensureSagaTables } from '../../sagas/runtime/tables.js';
-import { createTestDatabase, uniqueSuffix } from '../support/env.js';
+import { uniqueSuffix } from '../support/env.js';
+import { openSagaDatabase, type SagaDatabase } from '../support/saga-database.js';
 import { waitUntil } from '../support/system.js';
 
 let db: Knex;
-let drop: () => Promise<void>;
+let sagaDb: SagaDatabase | undefined;
 let database: string;
 beforeAll(async () => {
-  const created = await createTestDatabase('dispatch');
-  drop = created.drop;
-  database = new URL(created.url).pathname.slice(1);
-  db = connect(created.url, { max: 12 });
-  await ensureSagaTables(db);
+  sagaDb = await openSagaDatabase('dispatch');
+  db = sagaDb.db;
+  database = new URL(sagaDb.url).pathname.slice(1);
 });
 afterAll(async () => {
-  await db?.destroy();
-  await drop?.();
+  await sagaDb?.close();
 });
 
 const logger = createLogger('dispatcher-test', 'silent');
