@@ -30,8 +30,17 @@ export function createKafka(brokers: readonly string[], clientId: string, logger
   });
 }
 
-/** Creates the topics that do not exist yet (one partition count for all). */
-export async function ensureTopics(admin: Admin, topics: readonly string[], numPartitions = 6): Promise<void> {
+/**
+ * Creates the topics that do not exist yet (one partition count for all) and returns once their partitions serve
+ * reads: a leader in the metadata is not enough on a broker that has just started, whose first requests to a new
+ * partition can still fail with "This server does not host this topic-partition".
+ */
+export async function ensureTopics(
+  admin: Admin,
+  topics: readonly string[],
+  numPartitions = 6,
+  readyWithinMs = 30_000,
+): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t));
   if (missing.length === 0) return;
@@ -39,4 +48,21 @@ export async function ensureTopics(admin: Admin, topics: readonly string[], numP
     topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })),
     waitForLeaders: true,
   });
+  const deadline = Date.now() + readyWithinMs;
+  for (const topic of missing) await untilServed(admin, topic, deadline);
+}
+
+/** Waits until every partition of the topic answers a list-offsets request (sent to its leader). */
+async function untilServed(admin: Admin, topic: string, deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      await admin.fetchTopicOffsets(topic);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw new Error(`topic ${topic} was created but its partitions are not served yet: ${String(error)}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }

@@ -182,7 +182,10 @@ describe('outbox relay process killed with SIGKILL mid-batch', () => {
       // most (the relay's default batchSize, 1000), and only rows the kill left in the outbox.
       const duplicated = duplicatedIds(messages);
       expect(duplicated.length).toBeLessThanOrEqual(1000);
-      expect(duplicated.filter((id) => !unacknowledged.has(id))).toEqual([]);
+      // Where each unexpected copy sits in the log (partition:offset), for a failure to tell which relay wrote it.
+      const copiesAt = (id: string) =>
+        messages.filter((m) => m.headers['event-id'] === id).map((m) => `${m.partition}:${m.offset}`);
+      expect(duplicated.filter((id) => !unacknowledged.has(id)).map((id) => ({ id, at: copiesAt(id) }))).toEqual([]);
     } finally {
       second.kill('SIGTERM');
       await new Promise((r) => second.once('exit', r));
