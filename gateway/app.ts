@@ -10,6 +10,7 @@ import type { GatewayEnv } from './context.js';
 import { gatewayContexts } from './contexts.js';
 import { body, errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.js';
 import { type HealthDeps, healthPlugin } from './health.js';
+import { liveSocketPlugin } from './live/socket-plugin.js';
 import { httpMetrics } from './metrics.js';
 import { type RateLimitOptions, rateLimiter } from './rate-limit.js';
 import { OneLineRequestLog } from './request-log.js';
@@ -116,5 +117,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     for (const context of gatewayContexts) if (context.open) await open.register(context.open(deps));
   });
   for (const context of gatewayContexts) if (context.live) await app.register(context.live(deps));
+  const topics = gatewayContexts.flatMap((context) => (context.socket ? [context.socket(deps)] : []));
+  await app.register(liveSocketPlugin({ hub: deps.hub, topics }, deps.tokens));
   return app;
 }

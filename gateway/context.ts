@@ -5,6 +5,7 @@ import type { ContextQueries } from '../queries/contexts.js';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
 import type { LiveHub } from './live/hub.js';
+import type { SocketTopic } from './live/socket.js';
 import type { TokenService } from './tokens.js';
 
 /** What the gateway hands every context's routes. */
@@ -37,4 +38,6 @@ export interface GatewayContext {
   readonly open?: (env: GatewayEnv) => RoutePlugin;
   /** At the root, long-lived live streams (SSE, WebSocket) that authenticate and authorise each subscription. */
   readonly live?: (env: GatewayEnv) => RoutePlugin;
+  /** What a client may follow on the gateway's one WebSocket, /ws (an order, a context's channel). */
+  readonly socket?: (env: GatewayEnv) => SocketTopic;
 }

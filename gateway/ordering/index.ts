@@ -1,6 +1,7 @@
-import type { GatewayContext } from '../context.js';
+import type { GatewayContext, GatewayEnv } from '../context.js';
 import { orderingCommandsPlugin } from './commands.js';
-import { livePlugin } from './live/plugin.js';
+import { type LiveDeps, livePlugin } from './live/plugin.js';
+import { orderSocketTopic } from './live/socket-topic.js';
 import { orderingQueriesPlugin } from './queries.js';
 import { webhooksPlugin } from './webhooks.js';
 
@@ -12,19 +13,19 @@ export const ordering: GatewayContext = {
   queries: (env) => orderingQueriesPlugin(env.queries.ordering),
   // The payment provider's webhooks, signed with its secret.
   open: (env) => webhooksPlugin({ ordering: env.commands.ordering, secret: env.config.stripeWebhookSecret }),
-  live: (env) => {
-    const read = env.queries.ordering;
-    return livePlugin(
-      {
-        hub: env.hub,
-        keyPrefix: env.config.topicPrefix,
-        orderParties: read.orderParties,
-        restaurantOwner: read.restaurantOwner,
-        // Longer than a query's wait: a live stream is long-lived anyway, and this only delays its start.
-        caughtUpWith: async (position) =>
-          read.waiter.waitFor(position, await read.ordersProjection(), { timeoutMs: 15_000 }),
-      },
-      env.tokens,
-    );
-  },
+  live: (env) => livePlugin(liveDeps(env), env.tokens),
+  socket: (env) => orderSocketTopic(liveDeps(env)),
 };
+
+function liveDeps(env: GatewayEnv): LiveDeps {
+  const read = env.queries.ordering;
+  return {
+    hub: env.hub,
+    keyPrefix: env.config.topicPrefix,
+    orderParties: read.orderParties,
+    restaurantOwner: read.restaurantOwner,
+    // Longer than a query's wait: a live stream is long-lived anyway, and this only delays its start.
+    caughtUpWith: async (position) =>
+      read.waiter.waitFor(position, await read.ordersProjection(), { timeoutMs: 15_000 }),
+  };
+}

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startGateway } from '../../gateway/main.js';
 import type { Role } from '../../runtime/roles.js';
 import { startSagas } from '../../sagas/main.js';
@@ -76,6 +77,14 @@ describe('marketplace acceptance', () => {
     // Worker B follows their applications live (SSE) from before the decision.
     const live = await openSse(`${base}/streams/marketplace/me`, { authorization: `Bearer ${workerB()}` });
     expect(live.status).toBe(200);
+    // Worker A follows theirs on the gateway's WebSocket, the channel beside the orders.
+    const socket = new WebSocket(`${base.replace('http', 'ws')}/ws?access_token=${workerA()}`);
+    const received: { type: string; channel?: string; data?: Record<string, unknown> }[] = [];
+    socket.on('message', (raw) => received.push(JSON.parse(String(raw))));
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    socket.send(JSON.stringify({ type: 'subscribe', channel: 'marketplace' }));
+    await waitUntil(async () => received.some((m) => m.type === 'subscribed'), 10_000, 'the channel subscription');
+    expect(received[0]).toEqual({ type: 'subscribed', channel: 'marketplace' });
 
     const accepted = await post(
       'accept-application',
@@ -102,6 +111,18 @@ describe('marketplace acceptance', () => {
       expect.objectContaining({ kind: 'application', applicationId: applicationB, jobId, status: 'NOT_SELECTED' }),
     );
     await live.close();
+    await waitUntil(
+      async () => received.some((m) => m.type === 'status' && m.data?.status === 'ACCEPTED'),
+      30_000,
+      'A accepted on the WebSocket',
+    );
+    expect(received.filter((m) => m.type === 'status')).toContainEqual(
+      expect.objectContaining({
+        channel: 'marketplace',
+        data: expect.objectContaining({ kind: 'application', applicationId: applicationA, status: 'ACCEPTED' }),
+      }),
+    );
+    socket.terminate();
     await eventually(`applications/${applicationA}`, workerA(), (x) => x.status === 'ACCEPTED', 'A accepted');
     expect((await get(`jobs/${jobId}`, workerB())).body).toMatchObject({ status: 'FILLED' });
 

@@ -5,8 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { errorHandler } from '../../gateway/errors.js';
 import type { LiveHub } from '../../gateway/live/hub.js';
+import { liveSocketPlugin } from '../../gateway/live/socket-plugin.js';
+import { marketplaceSocketTopic } from '../../gateway/marketplace/socket-topic.js';
 import type { OrderParties } from '../../gateway/ordering/access.js';
 import { type LiveDeps, livePlugin } from '../../gateway/ordering/live/plugin.js';
+import { orderSocketTopic } from '../../gateway/ordering/live/socket-topic.js';
 import { TokenService } from '../../gateway/tokens.js';
 
 // The live endpoints over fakes (no Redis, no read model): the WebSocket protocol and when SSE and WebSocket
@@ -59,12 +62,13 @@ async function build(): Promise<{ app: FastifyInstance; fakes: Fakes; token: (tt
       return fakes.orders.get(orderId) ?? null;
     },
     restaurantOwner: async () => null,
-    heartbeatMs: 60_000,
   };
   const fastify = Fastify();
   fastify.setErrorHandler(errorHandler);
   fastify.decorateRequest('principal', null);
   await fastify.register(livePlugin(deps, tokens));
+  const topics = [orderSocketTopic(deps), marketplaceSocketTopic(deps.keyPrefix)];
+  await fastify.register(liveSocketPlugin({ hub, topics, heartbeatMs: 60_000 }, tokens));
   // A real loopback listener: the WebSocket plugin is registered inside the live plugin, out of injectWS's reach.
   await fastify.listen({ host: '127.0.0.1', port: 0 });
   app = fastify;
@@ -81,6 +85,7 @@ interface Received {
   type: string;
   code?: string;
   orderId?: string;
+  channel?: string;
 }
 
 /** A WebSocket on the in-process app, recording what it receives and how it closed. */
@@ -192,6 +197,37 @@ describe('WebSocket /ws: a subscribe for an order whose subscription is still be
     await new Promise((r) => setTimeout(r, 400));
     expect(ws.messages.filter((m) => m.orderId === 'o-1').map((m) => m.type)).toEqual(['unsubscribed', 'subscribed']);
     expect(ws.messages.filter((m) => m.orderId === 'o-2').map((m) => m.type)).toEqual(['unsubscribed']);
+    ws.close();
+  });
+});
+
+describe("WebSocket /ws: a context's channel beside the orders", () => {
+  it("subscribes to the marketplace channel: the caller's own stream, answered with the channel", async () => {
+    const { app, fakes, token } = await build();
+    fakes.orders.set('o-1', order());
+    const ws = await connect(app, token());
+    ws.send(JSON.stringify({ type: 'subscribe', channel: 'marketplace' }));
+    ws.send(JSON.stringify({ type: 'subscribe', orderId: 'o-1' }));
+    await ws.until('two subscriptions', () => ws.messages.filter((m) => m.type === 'subscribed').length === 2);
+    expect(ws.messages).toEqual([
+      { type: 'subscribed', channel: 'marketplace' },
+      { type: 'subscribed', orderId: 'o-1' },
+    ]);
+    // The account's own live stream: another account's cannot be named in the message.
+    expect(fakes.subscribes).toEqual(['unit.mkt:live:customer-1', 'unit.live:order:o-1']);
+    ws.send(JSON.stringify({ type: 'unsubscribe', channel: 'marketplace' }));
+    await ws.until('the unsubscribe', () => ws.messages.some((m) => m.type === 'unsubscribed'));
+    expect(ws.messages.at(-1)).toEqual({ type: 'unsubscribed', channel: 'marketplace' });
+    ws.close();
+  });
+
+  it.each([['"billing"'], ['null'], ['7']])('refuses the unknown channel %s with UNKNOWN_CHANNEL', async (channel) => {
+    const { app, fakes, token } = await build();
+    const ws = await connect(app, token());
+    ws.send(`{"type":"subscribe","channel":${channel}}`);
+    await ws.until('an answer', () => ws.messages.length > 0);
+    expect(ws.messages[0]).toMatchObject({ type: 'error', code: 'UNKNOWN_CHANNEL' });
+    expect(fakes.subscribes).toEqual([]);
     ws.close();
   });
 });

@@ -1,16 +1,14 @@
-import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
-import type { WebSocket } from 'ws';
 import { liveKeys } from '../../../projections/ordering/order-status-redis.js';
 import { HttpError } from '../../errors.js';
 import type { TokenService } from '../../tokens.js';
 import { authorizeOrder, liveCaller, ORDER_ID } from './caller.js';
 import type { LiveDeps } from './deps.js';
 import { LiveSessionWatch } from './session-watch.js';
-import { serveLiveSocket } from './socket.js';
 import { streamSse } from './sse.js';
 
-// The live endpoints: SSE streams of one order or of a customer's orders, and a WebSocket to follow several.
+// The live endpoints: SSE streams of one order or of a customer's orders (the WebSocket's order topic is
+// socket-topic.ts; the socket itself is the gateway's, gateway/live/socket.ts).
 // Each connection is authenticated as any request is (token and session), then ended when its token expires
 // or its session is revoked (see session-watch.ts).
 
@@ -56,10 +54,5 @@ export function livePlugin(deps: LiveDeps, tokens: TokenService) {
       }
       await streamSse(deps, request, reply, keys.customer(claims.accountId), { watch, claims });
     });
-
-    await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
-    app.get('/ws', { websocket: true }, (socket: WebSocket, request) =>
-      serveLiveSocket({ deps, tokens, watch, orderKey: keys.order }, socket, request),
-    );
   };
 }

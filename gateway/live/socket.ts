@@ -1,16 +1,42 @@
 import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { HttpError, isDependencyFailure } from '../../errors.js';
-import type { LiveEntry } from '../../live/hub.js';
-import type { AccessClaims, TokenService } from '../../tokens.js';
-import { authorizeOrder, liveCaller } from './caller.js';
-import type { LiveDeps } from './deps.js';
+import { HttpError, isDependencyFailure } from '../errors.js';
+import type { AccessClaims, TokenService } from '../tokens.js';
+import { liveCaller } from './caller.js';
+import type { LiveEntry, LiveHub } from './hub.js';
 import { LIVE_END_MESSAGES, type LiveEnd, type LiveSessionWatch } from './session-watch.js';
 
-// One WebSocket connection on /ws: the client subscribes to and unsubscribes from orders with JSON messages
-// and receives their status updates; ping/pong heartbeats cut off a client that went away silently. The
-// connection ends with an `error` message (TOKEN_EXPIRED, SESSION_REVOKED) and close code 4401 when its token
-// expires or its session is revoked; every new subscribe checks the session first.
+// One WebSocket connection on /ws: the client subscribes to and unsubscribes from what the contexts offer (an
+// order by `orderId`, a context's own channel by `channel`) with JSON messages and receives their updates;
+// ping/pong heartbeats cut off a client that went away silently. The connection ends with an `error` message
+// (TOKEN_EXPIRED, SESSION_REVOKED) and close code 4401 when its token expires or its session is revoked; every
+// new subscribe checks the session first.
+
+/** A subscription a topic recognised in a client message. */
+export interface SocketTarget {
+  /** Unique per connection across every topic (a second subscribe to it is answered, not made again). */
+  readonly id: string;
+  /** The fields naming it in every message about it (`{ orderId }`, `{ channel }`). */
+  readonly label: Readonly<Record<string, string>>;
+}
+
+/**
+ * What a context lets a socket follow (contributed by `gateway/<context>/index.ts`). The first topic whose
+ * `target` recognises a subscribe or unsubscribe message owns it.
+ */
+export interface SocketTopic {
+  /** The subscription this message is about, or null if it is not this topic's. */
+  target(message: Readonly<Record<string, unknown>>): SocketTarget | null;
+  /**
+   * Checks that the caller may follow it (after any read-your-writes wait the message asks for): the live
+   * stream's key, or the error message to send. Throws only for an outage.
+   */
+  admit(claims: AccessClaims, target: SocketTarget, message: Readonly<Record<string, unknown>>): Promise<Admission>;
+  /** The message an entry of the stream becomes. */
+  status(entry: LiveEntry, target: SocketTarget): object;
+}
+
+export type Admission = { readonly key: string } | { readonly refusal: object };
 
 const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
 /** Close codes: 4401 means "authenticate again" (as for a refused connection); 1013 is "try again later". */
@@ -20,27 +46,23 @@ const CLOSE_CODES: Readonly<Record<LiveEnd, number>> = {
   DEPENDENCY_UNAVAILABLE: 1013,
 };
 
-interface ClientMessage {
-  type?: unknown;
-  orderId?: unknown;
-  after?: unknown;
-  position?: unknown;
-}
+type ClientMessage = Readonly<Record<string, unknown>>;
 
 /** What every connection of the endpoint shares. */
 export interface LiveSocketEnv {
-  readonly deps: LiveDeps;
+  readonly hub: LiveHub;
   readonly tokens: TokenService;
   readonly watch: LiveSessionWatch;
-  readonly orderKey: (orderId: string) => string;
+  readonly topics: readonly SocketTopic[];
+  readonly heartbeatMs?: number;
 }
 
 /**
- * The subscribe messages of one order not answered yet. They are answered one after the other: a subscribe
- * for an order whose subscription is being made waits for that one's outcome, so the client never hears
+ * The subscribe messages of one target not answered yet. They are answered one after the other: a subscribe
+ * for a target whose subscription is being made waits for that one's outcome, so the client never hears
  * `subscribed` for a subscription that then failed (issue 12).
  */
-interface OrderQueue {
+interface TargetQueue {
   /** Subscribe messages waiting or being handled. */
   count: number;
   /** The attempt being made (settled, never rejected), which the others wait for. */
@@ -56,7 +78,7 @@ interface Connection {
   readonly socket: WebSocket;
   readonly claims: AccessClaims;
   readonly subscriptions: Map<string, () => void>;
-  readonly queues: Map<string, OrderQueue>;
+  readonly queues: Map<string, TargetQueue>;
   /** Sends a message if the socket is still open. */
   readonly send: (message: object) => void;
   /** Tells the client why, then closes the connection. */
@@ -136,7 +158,7 @@ function open(
       release(conn);
     },
   };
-  const heartbeat = startHeartbeat(socket, send, env.deps.heartbeatMs ?? 15_000);
+  const heartbeat = startHeartbeat(socket, send, env.heartbeatMs ?? 15_000);
   const stopWatching = env.watch.watch(claims, conn.end);
   releases.set(conn, () => {
     clearInterval(heartbeat);
@@ -177,7 +199,7 @@ function startHeartbeat(socket: WebSocket, send: (message: object) => void, ms: 
 const invalidMessage = {
   type: 'error',
   code: 'INVALID_MESSAGE',
-  message: 'send a JSON object: {"type":"subscribe","orderId":"..."}',
+  message: 'send a JSON object: {"type":"subscribe","orderId":"..."} or {"type":"subscribe","channel":"..."}',
 };
 
 async function handleMessage(conn: Connection, raw: Buffer, seq: number): Promise<void> {
@@ -190,33 +212,51 @@ async function handleMessage(conn: Connection, raw: Buffer, seq: number): Promis
   // `null`, a number, a string or an array is JSON, but not a message.
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return conn.send(invalidMessage);
   const message = parsed as ClientMessage;
-  const orderId = typeof message.orderId === 'string' ? message.orderId : '';
-  switch (message.type) {
-    case 'subscribe':
-      return subscribe(conn, orderId, message, seq);
-    case 'unsubscribe':
-      return unsubscribe(conn, orderId, seq);
-    case 'ping':
-      return conn.send({ type: 'pong' });
-    default:
-      return conn.send({ type: 'error', code: 'UNKNOWN_MESSAGE_TYPE', message: 'types: subscribe, unsubscribe, ping' });
+  if (message.type === 'ping') return conn.send({ type: 'pong' });
+  if (message.type !== 'subscribe' && message.type !== 'unsubscribe') {
+    return conn.send({ type: 'error', code: 'UNKNOWN_MESSAGE_TYPE', message: 'types: subscribe, unsubscribe, ping' });
   }
+  const found = findTarget(conn.env.topics, message);
+  if (!found) {
+    const channel = typeof message.channel === 'string' ? message.channel.slice(0, 64) : String(message.channel);
+    return conn.send({ type: 'error', code: 'UNKNOWN_CHANNEL', channel, message: `there is no channel ${channel}` });
+  }
+  return message.type === 'subscribe'
+    ? subscribe(conn, found.topic, found.target, message, seq)
+    : unsubscribe(conn, found.target, seq);
 }
 
-async function subscribe(conn: Connection, orderId: string, message: ClientMessage, seq: number): Promise<void> {
-  const queue = conn.queues.get(orderId) ?? { count: 0, attempt: null, unsubscribedAt: 0 };
-  conn.queues.set(orderId, queue);
+function findTarget(
+  topics: readonly SocketTopic[],
+  message: ClientMessage,
+): { topic: SocketTopic; target: SocketTarget } | null {
+  for (const topic of topics) {
+    const target = topic.target(message);
+    if (target) return { topic, target };
+  }
+  return null;
+}
+
+async function subscribe(
+  conn: Connection,
+  topic: SocketTopic,
+  target: SocketTarget,
+  message: ClientMessage,
+  seq: number,
+): Promise<void> {
+  const queue = conn.queues.get(target.id) ?? { count: 0, attempt: null, unsubscribedAt: 0 };
+  conn.queues.set(target.id, queue);
   queue.count++;
   try {
     while (queue.attempt) await queue.attempt;
     const cancelled = () => queue.unsubscribedAt > seq || conn.socket.readyState !== conn.socket.OPEN;
     if (cancelled()) return;
-    if (conn.subscriptions.has(orderId)) return conn.send({ type: 'subscribed', orderId });
+    if (conn.subscriptions.has(target.id)) return conn.send({ type: 'subscribed', ...target.label });
     const attempts = [...conn.queues.values()].filter((q) => q.attempt).length;
     if (conn.subscriptions.size + attempts >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
-      return conn.send({ type: 'error', code: 'TOO_MANY_SUBSCRIPTIONS', orderId });
+      return conn.send({ type: 'error', code: 'TOO_MANY_SUBSCRIPTIONS', ...target.label });
     }
-    const attempt = makeSubscription(conn, orderId, message, cancelled);
+    const attempt = makeSubscription(conn, topic, target, message, cancelled);
     queue.attempt = attempt.then(
       () => undefined,
       () => undefined,
@@ -224,92 +264,53 @@ async function subscribe(conn: Connection, orderId: string, message: ClientMessa
     try {
       await attempt;
     } catch (error) {
-      conn.log.warn({ err: error, orderId }, 'websocket subscription failed');
+      conn.log.warn({ err: error, subscription: target.id }, 'websocket subscription failed');
       const code = isDependencyFailure(error) ? 'DEPENDENCY_UNAVAILABLE' : 'INTERNAL';
-      conn.send({ type: 'error', code, orderId, message: `the subscription to ${orderId} could not be made` });
+      const what = Object.values(target.label).join(' ');
+      conn.send({ type: 'error', code, ...target.label, message: `the subscription to ${what} could not be made` });
     } finally {
       queue.attempt = null;
     }
   } finally {
     queue.count--;
-    if (queue.count === 0) conn.queues.delete(orderId);
+    if (queue.count === 0) conn.queues.delete(target.id);
   }
 }
 
 /**
- * Checks the session, the position and the caller's right to the order, then subscribes; answers `subscribed`
- * or an error. Does nothing more once `cancelled` (an unsubscribe meanwhile, or the socket closed).
+ * Checks the session, then lets the topic admit the caller, then subscribes; answers `subscribed` or an error.
+ * Does nothing more once `cancelled` (an unsubscribe meanwhile, or the socket closed).
  */
 async function makeSubscription(
   conn: Connection,
-  orderId: string,
+  topic: SocketTopic,
+  target: SocketTarget,
   message: ClientMessage,
   cancelled: () => boolean,
 ): Promise<void> {
   const ended = await conn.env.watch.ended(conn.claims);
   if (ended) return conn.end(ended);
-  const refusal = await admit(conn, orderId, message.position);
-  if (refusal) return conn.send(refusal);
+  const admission = await topic.admit(conn.claims, target, message);
+  if ('refusal' in admission) return conn.send(admission.refusal);
   if (cancelled()) return;
   const after = typeof message.after === 'string' && /^\d+-\d+$/.test(message.after) ? message.after : undefined;
-  const unsubscribe = await conn.env.deps.hub.subscribe(
-    conn.env.orderKey(orderId),
-    (entry) => conn.send(statusMessage(orderId, entry)),
+  const unsubscribe = await conn.env.hub.subscribe(
+    admission.key,
+    (entry) => conn.send(topic.status(entry, target)),
     after,
   );
   if (cancelled()) {
     unsubscribe();
     return;
   }
-  conn.subscriptions.set(orderId, unsubscribe);
-  conn.send({ type: 'subscribed', orderId });
+  conn.subscriptions.set(target.id, unsubscribe);
+  conn.send({ type: 'subscribed', ...target.label });
 }
 
-/**
- * Waits until the read model has passed `position` (if given), then checks the caller may see the order.
- * Null if both pass; else the error message to send.
- */
-async function admit(conn: Connection, orderId: string, position: unknown): Promise<object | null> {
-  try {
-    if (typeof position === 'number' && Number.isInteger(position) && position > 0) {
-      await conn.env.deps.caughtUpWith?.(position);
-    }
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    return {
-      type: 'error',
-      code: typeof code === 'string' ? code : 'PROJECTION_NOT_CAUGHT_UP',
-      orderId,
-      message: `position ${String(position)} is not in the read model yet`,
-    };
-  }
-  try {
-    await authorizeOrder(conn.env.deps, conn.claims, orderId);
-  } catch (error) {
-    if (!(error instanceof HttpError)) throw error; // the read model unreachable: not a "not found"
-    return { type: 'error', code: 'ORDER_NOT_FOUND', orderId, message: `order ${orderId} does not exist` };
-  }
-  return null;
-}
-
-/**
- * The contract's status event ({ orderId, status, version, position }) at the top level, as SSE sends it;
- * `data` carries the whole entry (customer, restaurant, updatedAt) as well.
- */
-const statusMessage = (orderId: string, entry: LiveEntry) => ({
-  type: 'status',
-  id: entry.id,
-  orderId,
-  status: entry.data.status,
-  version: entry.data.version,
-  position: entry.data.position,
-  data: entry.data,
-});
-
-function unsubscribe(conn: Connection, orderId: string, seq: number): void {
-  const queue = conn.queues.get(orderId);
+function unsubscribe(conn: Connection, target: SocketTarget, seq: number): void {
+  const queue = conn.queues.get(target.id);
   if (queue) queue.unsubscribedAt = seq; // subscribes sent before this one are cancelled
-  conn.subscriptions.get(orderId)?.();
-  conn.subscriptions.delete(orderId);
-  conn.send({ type: 'unsubscribed', orderId });
+  conn.subscriptions.get(target.id)?.();
+  conn.subscriptions.delete(target.id);
+  conn.send({ type: 'unsubscribed', ...target.label });
 }
