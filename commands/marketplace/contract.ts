@@ -35,7 +35,12 @@ export type ContractCommand =
       };
     }
   | { type: 'SubmitMilestone'; data: { contractId: string; milestoneId: string; note: string; by: string } }
-  | { type: 'ApproveMilestone'; data: { contractId: string; milestoneId: string; by: string } }
+  /** `auto`: the escrow process approves a milestone the hirer left SUBMITTED past the review period. */
+  | { type: 'ApproveMilestone'; data: { contractId: string; milestoneId: string; by: string; auto?: boolean } }
+  /** From the escrow process: the contract's money is held, work may begin. */
+  | { type: 'StartContract'; data: { contractId: string } }
+  /** From the escrow process: funding failed or its deadline passed. */
+  | { type: 'EndUnfundedContract'; data: { contractId: string; reason: string } }
   | { type: 'RequestMilestoneChanges'; data: { contractId: string; milestoneId: string; reason: string; by: string } }
   /** `asAdmin`: an admin ends the contract at once (a dispute settled outside). */
   | { type: 'CancelContract'; data: { contractId: string; reason: string; by: string; asAdmin?: boolean } }
@@ -169,9 +174,28 @@ export function decideContract(command: ContractCommand, state: Contract, { now 
         },
       ];
     }
+    case 'StartContract': {
+      const contract = mustExist(state, contractId);
+      if (contract.status !== 'FUNDING') return []; // started already, or ended before the money arrived
+      const { hirerId, workerId, amountMinor, currency } = contract;
+      return [
+        { type: 'ContractStarted', data: { contractId, hirerId, workerId, amountMinor, currency, startedAt: at } },
+      ];
+    }
+    case 'EndUnfundedContract': {
+      const contract = mustExist(state, contractId);
+      if (contract.status !== 'FUNDING') return []; // funded meanwhile, or cancelled: nothing to end
+      const { hirerId, workerId } = contract;
+      return [
+        {
+          type: 'ContractNotStarted',
+          data: { contractId, hirerId, workerId, reason: command.data.reason, endedAt: at },
+        },
+      ];
+    }
     case 'ApproveMilestone': {
       const contract = mustExist(state, contractId);
-      onlySide(contract, command.data.by, 'HIRER', 'approve a milestone');
+      if (!command.data.auto) onlySide(contract, command.data.by, 'HIRER', 'approve a milestone');
       const m = milestoneOf(contract, command.data.milestoneId);
       if (m.status === 'APPROVED') return [];
       mustBeActive(contract, 'approve a milestone');
@@ -226,10 +250,13 @@ export function decideContract(command: ContractCommand, state: Contract, { now 
       const { by, reason, asAdmin } = command.data;
       if (!asAdmin && sideOf(contract, by) === null) throw contractNotFound(contractId);
       if (contract.status === 'CANCELLED') return [];
-      if (contract.status === 'COMPLETED') {
-        throw new DomainError('conflict', 'CONTRACT_NOT_CANCELLABLE', `contract ${contractId} is completed`, {
-          contractId,
-        });
+      if (contract.status === 'COMPLETED' || contract.status === 'NOT_STARTED') {
+        throw new DomainError(
+          'conflict',
+          'CONTRACT_NOT_CANCELLABLE',
+          `contract ${contractId} is ${contract.status.toLowerCase().replace('_', ' ')}`,
+          { contractId, status: contract.status },
+        );
       }
       const { hirerId, workerId, currency } = contract;
       const agreed = contract.cancellationRequestedBy !== null && contract.cancellationRequestedBy !== by;
@@ -342,7 +369,7 @@ export function evolveContract(state: Contract, event: ContractEvent): Contract 
   if (event.type === 'ContractCreated') {
     const { contractId, applicationId, hirerId, workerId, amountMinor, currency, milestones } = event.data;
     return {
-      status: 'ACTIVE',
+      status: 'FUNDING',
       contractId,
       applicationId,
       hirerId,
@@ -369,6 +396,10 @@ export function evolveContract(state: Contract, event: ContractEvent): Contract 
       return { ...state, cancellationRequestedBy: event.data.requestedBy };
     case 'ContractCancelled':
       return { ...state, status: 'CANCELLED', cancellationRequestedBy: null };
+    case 'ContractStarted':
+      return { ...state, status: 'ACTIVE' };
+    case 'ContractNotStarted':
+      return { ...state, status: 'NOT_STARTED', cancellationRequestedBy: null };
     case 'ContractReviewed':
       return {
         ...state,

@@ -20,6 +20,15 @@ export const liveStatusKeys = (prefix: string) => ({
   live: (accountId: string) => `${prefix}mkt:live:${accountId}`,
 });
 
+/** The contract's status after the events that change it. */
+const CONTRACT_STATUS_AFTER: Partial<Record<ContractEvent['type'], string>> = {
+  ContractCreated: 'FUNDING',
+  ContractStarted: 'ACTIVE',
+  ContractCompleted: 'COMPLETED',
+  ContractCancelled: 'CANCELLED',
+  ContractNotStarted: 'NOT_STARTED',
+};
+
 const STATUS_TTL_SECONDS = 7 * 86_400;
 const LIVE_TTL_SECONDS = 86_400;
 const LIVE_MAXLEN = 200;
@@ -71,8 +80,7 @@ export function liveChangeOf(event: ProjectedEvent<ApplicationEvent | ContractEv
   }
   const e = event as ProjectedEvent<ContractEvent>;
   if (e.eventType === 'ContractReviewed' || e.eventType === 'ReviewHidden') return null;
-  const status =
-    e.eventType === 'ContractCompleted' ? 'COMPLETED' : e.eventType === 'ContractCancelled' ? 'CANCELLED' : 'ACTIVE'; // the decider allows no other status while the contract runs
+  const status = CONTRACT_STATUS_AFTER[e.eventType] ?? 'ACTIVE'; // milestones move only while the contract runs
   const milestoneId = 'milestoneId' in e.data ? e.data.milestoneId : null;
   return {
     kind: 'contract',

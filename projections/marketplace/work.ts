@@ -246,7 +246,7 @@ async function applyContractEvent(
           hirer_id: d.hirerId,
           worker_id: d.workerId,
           title: d.title,
-          status: 'ACTIVE',
+          status: 'FUNDING',
           amount_minor: d.amountMinor,
           currency: d.currency,
           created_at: d.createdAt,
@@ -311,6 +311,16 @@ async function applyContractEvent(
           cancellation_requested_by: null,
           ...stamp,
         });
+      return;
+    case 'ContractStarted':
+      await trx(t.contracts)
+        .where('contract_id', event.data.contractId)
+        .update({ status: 'ACTIVE', ...stamp });
+      return;
+    case 'ContractNotStarted':
+      await trx(t.contracts)
+        .where('contract_id', event.data.contractId)
+        .update({ status: 'NOT_STARTED', cancellation_requested_by: null, ...stamp });
       return;
     case 'ContractReviewed':
     case 'ReviewHidden':

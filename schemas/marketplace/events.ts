@@ -305,6 +305,222 @@ export interface ReviewHidden {
   hiddenAt: string;
 }
 
+/** The contract's escrow is funded: work may begin. */
+export interface ContractStarted {
+  contractId: string;
+  hirerId: string;
+  workerId: string;
+  amountMinor: number;
+  currency: string;
+  startedAt: string;
+}
+
+/** The contract was never funded (declined, or the funding deadline passed): it ends before any work. */
+export interface ContractNotStarted {
+  contractId: string;
+  hirerId: string;
+  workerId: string;
+  reason: string;
+  endedAt: string;
+}
+
+export interface EscrowMilestone {
+  milestoneId: string;
+  amountMinor: number;
+}
+
+/** The escrow of a new contract: what must be funded, and the platform fee fixed for its life. */
+export interface EscrowOpened {
+  contractId: string;
+  hirerId: string;
+  workerId: string;
+  amountMinor: number;
+  currency: string;
+  /** platform fee in basis points of each release */
+  feeBps: number;
+  milestones: EscrowMilestone[];
+  fundBy: string;
+  openedAt: string;
+}
+
+/** The hirer asked to fund the whole contract with a payment method (a provider token, never a card number). */
+export interface EscrowFundingRequested {
+  contractId: string;
+  /** 1 for the first request, counting retries after a decline */
+  attempt: number;
+  paymentMethod: string;
+  requestedBy: string;
+  requestedAt: string;
+}
+
+/** The provider captured the contract amount on the platform: every milestone is HELD. */
+export interface EscrowFunded {
+  contractId: string;
+  attempt: number;
+  /** the provider's captured charge (PaymentIntent) */
+  chargeRef: string;
+  amountMinor: number;
+  currency: string;
+  fundedAt: string;
+}
+
+/** The provider declined the hirer's payment method; the hirer may fund again until the deadline. */
+export interface EscrowFundingDeclined {
+  contractId: string;
+  attempt: number;
+  reason: string;
+  declinedAt: string;
+}
+
+/** A milestone's money is being released to the worker (recorded before the transfer: no refund or dispute can take it now). */
+export interface MilestoneReleasing {
+  contractId: string;
+  milestoneId: string;
+  releaseId: string;
+  grossMinor: number;
+  feeMinor: number;
+  netMinor: number;
+  startedAt: string;
+}
+
+/** The milestone's net amount was transferred to the worker's connected account; the fee stays with the platform. */
+export interface MilestoneReleased {
+  contractId: string;
+  milestoneId: string;
+  releaseId: string;
+  workerId: string;
+  grossMinor: number;
+  feeMinor: number;
+  netMinor: number;
+  currency: string;
+  transferRef: string;
+  releasedAt: string;
+}
+
+/** A party disputed a milestone: its money is frozen (no release, no refund) until an admin resolves it. */
+export interface DisputeOpened {
+  contractId: string;
+  milestoneId: string;
+  openedBy: string;
+  reason: string;
+  heldMinor: number;
+  openedAt: string;
+}
+
+/** A note for the admin who will resolve the dispute. */
+export interface DisputeEvidenceAdded {
+  contractId: string;
+  milestoneId: string;
+  addedBy: string;
+  note: string;
+  addedAt: string;
+}
+
+/** An admin split a disputed milestone's held amount: workerMinor + hirerRefundMinor = held. */
+export interface DisputeResolved {
+  contractId: string;
+  milestoneId: string;
+  resolvedBy: string;
+  workerMinor: number;
+  hirerRefundMinor: number;
+  /** the platform fee on the worker's part */
+  feeMinor: number;
+  note: string;
+  resolvedAt: string;
+}
+
+/** The resolution's money moved: the worker's part (less the fee) transferred, the hirer's refunded. */
+export interface DisputeSettled {
+  contractId: string;
+  milestoneId: string;
+  workerId: string;
+  workerNetMinor: number;
+  feeMinor: number;
+  hirerRefundMinor: number;
+  currency: string;
+  transferRef: string | null;
+  refundRef: string | null;
+  settledAt: string;
+}
+
+/** Held milestones are being refunded to the hirer (recorded before the refund: no release or dispute can take them now). */
+export interface EscrowRefunding {
+  contractId: string;
+  refundId: string;
+  milestoneIds: string[];
+  amountMinor: number;
+  reason: string;
+  startedAt: string;
+}
+
+/** The provider refunded the amount to the hirer. */
+export interface EscrowRefunded {
+  contractId: string;
+  refundId: string;
+  hirerId: string;
+  milestoneIds: string[];
+  amountMinor: number;
+  currency: string;
+  refundRef: string;
+  refundedAt: string;
+}
+
+/** A worker's wallet, backed by a connected account at the provider that receives their releases. */
+export interface WalletOpened {
+  workerId: string;
+  accountRef: string;
+  currency: string;
+  openedAt: string;
+}
+
+/** Released money reached the worker's wallet (their connected account's balance). */
+export interface WalletCredited {
+  workerId: string;
+  contractId: string;
+  milestoneId: string;
+  /** the release or dispute that paid it: one credit per source */
+  sourceId: string;
+  amountMinor: number;
+  currency: string;
+  creditedAt: string;
+}
+
+/** The worker asked to pay out part of the available balance to their bank (one payout at a time). */
+export interface PayoutRequested {
+  workerId: string;
+  payoutId: string;
+  amountMinor: number;
+  currency: string;
+  requestedAt: string;
+}
+
+/** The provider accepted the payout; it is paid or fails later (provider webhook). */
+export interface PayoutSent {
+  workerId: string;
+  payoutId: string;
+  payoutRef: string;
+  amountMinor: number;
+  sentAt: string;
+}
+
+/** The bank received the payout. */
+export interface PayoutPaid {
+  workerId: string;
+  payoutId: string;
+  payoutRef: string;
+  amountMinor: number;
+  paidAt: string;
+}
+
+/** The payout failed: its amount is available again. */
+export interface PayoutFailed {
+  workerId: string;
+  payoutId: string;
+  amountMinor: number;
+  reason: string;
+  failedAt: string;
+}
+
 /** Every event type of the marketplace context, by name. */
 export interface MarketplaceEventMap {
   WorkerProfileUpdated: WorkerProfileUpdated;
@@ -330,6 +546,26 @@ export interface MarketplaceEventMap {
   ContractCancelled: ContractCancelled;
   ContractReviewed: ContractReviewed;
   ReviewHidden: ReviewHidden;
+  ContractStarted: ContractStarted;
+  ContractNotStarted: ContractNotStarted;
+  EscrowOpened: EscrowOpened;
+  EscrowFundingRequested: EscrowFundingRequested;
+  EscrowFunded: EscrowFunded;
+  EscrowFundingDeclined: EscrowFundingDeclined;
+  MilestoneReleasing: MilestoneReleasing;
+  MilestoneReleased: MilestoneReleased;
+  DisputeOpened: DisputeOpened;
+  DisputeEvidenceAdded: DisputeEvidenceAdded;
+  DisputeResolved: DisputeResolved;
+  DisputeSettled: DisputeSettled;
+  EscrowRefunding: EscrowRefunding;
+  EscrowRefunded: EscrowRefunded;
+  WalletOpened: WalletOpened;
+  WalletCredited: WalletCredited;
+  PayoutRequested: PayoutRequested;
+  PayoutSent: PayoutSent;
+  PayoutPaid: PayoutPaid;
+  PayoutFailed: PayoutFailed;
 }
 
 /** The events on topic marketplace.profile. */
@@ -365,7 +601,33 @@ export type ContractEvent =
   | { readonly type: 'ContractCancellationRequested'; readonly data: ContractCancellationRequested }
   | { readonly type: 'ContractCancelled'; readonly data: ContractCancelled }
   | { readonly type: 'ContractReviewed'; readonly data: ContractReviewed }
-  | { readonly type: 'ReviewHidden'; readonly data: ReviewHidden };
+  | { readonly type: 'ReviewHidden'; readonly data: ReviewHidden }
+  | { readonly type: 'ContractStarted'; readonly data: ContractStarted }
+  | { readonly type: 'ContractNotStarted'; readonly data: ContractNotStarted };
+
+/** The events on topic marketplace.escrow. */
+export type EscrowEvent =
+  | { readonly type: 'EscrowOpened'; readonly data: EscrowOpened }
+  | { readonly type: 'EscrowFundingRequested'; readonly data: EscrowFundingRequested }
+  | { readonly type: 'EscrowFunded'; readonly data: EscrowFunded }
+  | { readonly type: 'EscrowFundingDeclined'; readonly data: EscrowFundingDeclined }
+  | { readonly type: 'MilestoneReleasing'; readonly data: MilestoneReleasing }
+  | { readonly type: 'MilestoneReleased'; readonly data: MilestoneReleased }
+  | { readonly type: 'DisputeOpened'; readonly data: DisputeOpened }
+  | { readonly type: 'DisputeEvidenceAdded'; readonly data: DisputeEvidenceAdded }
+  | { readonly type: 'DisputeResolved'; readonly data: DisputeResolved }
+  | { readonly type: 'DisputeSettled'; readonly data: DisputeSettled }
+  | { readonly type: 'EscrowRefunding'; readonly data: EscrowRefunding }
+  | { readonly type: 'EscrowRefunded'; readonly data: EscrowRefunded };
+
+/** The events on topic marketplace.wallet. */
+export type WalletEvent =
+  | { readonly type: 'WalletOpened'; readonly data: WalletOpened }
+  | { readonly type: 'WalletCredited'; readonly data: WalletCredited }
+  | { readonly type: 'PayoutRequested'; readonly data: PayoutRequested }
+  | { readonly type: 'PayoutSent'; readonly data: PayoutSent }
+  | { readonly type: 'PayoutPaid'; readonly data: PayoutPaid }
+  | { readonly type: 'PayoutFailed'; readonly data: PayoutFailed };
 
 /** Every event of the marketplace context. */
-export type MarketplaceEvent = ProfileEvent | JobEvent | ApplicationEvent | ContractEvent;
+export type MarketplaceEvent = ProfileEvent | JobEvent | ApplicationEvent | ContractEvent | EscrowEvent | WalletEvent;

@@ -21,7 +21,8 @@ export const FINAL_APPLICATION_STATUSES: readonly ApplicationStatus[] = [
   'NOT_SELECTED',
 ];
 
-export const CONTRACT_STATUSES = ['ACTIVE', 'COMPLETED', 'CANCELLED'] as const;
+/** FUNDING until the escrow holds the contract amount; NOT_STARTED if it never did (final, as COMPLETED and CANCELLED). */
+export const CONTRACT_STATUSES = ['FUNDING', 'ACTIVE', 'COMPLETED', 'CANCELLED', 'NOT_STARTED'] as const;
 export type ContractStatus = (typeof CONTRACT_STATUSES)[number];
 
 export const MILESTONE_STATUSES = ['PENDING', 'SUBMITTED', 'CHANGES_REQUESTED', 'APPROVED'] as const;
