@@ -14,6 +14,7 @@ import {
 } from './application.js';
 import { type Contract, type ContractCommand, contractDecider, contractNotFound, sideOf } from './contract.js';
 import { type Job, type JobCommand, type JobDetails, jobDecider, jobNotFound, type MilestoneTerms } from './job.js';
+import { MarketplaceMoneyCommands } from './money-handlers.js';
 import { type HirerProfile, profileDecider, type WorkerProfile } from './profile.js';
 
 // The marketplace's command handlers: each loads what its decider needs, checks the caller may see what it acts
@@ -59,7 +60,12 @@ const partyToContract = (ctx: CommandContext) => (contract: Contract) => {
 };
 
 export class MarketplaceCommands {
-  constructor(private readonly executor: CommandExecutor) {}
+  /** Escrow, disputes, wallets and payouts (money-handlers.ts). */
+  readonly money: MarketplaceMoneyCommands;
+
+  constructor(private readonly executor: CommandExecutor) {
+    this.money = new MarketplaceMoneyCommands(executor);
+  }
 
   setWorkerProfile(input: WorkerProfileInput, ctx: CommandContext): Promise<CommandResult> {
     const data = { ...input, workerId: ctx.actor };

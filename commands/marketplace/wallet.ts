@@ -1,0 +1,194 @@
+import type { WalletEvent } from '../../schemas/marketplace/events.js';
+import { type DecideContext, type Decider, DomainError, type Existing, type NoStream, noStream } from '../decider.js';
+
+// A worker's wallet (`wallet-<workerId>`): what their connected account at the provider holds for them. Released
+// milestones credit it (once per release or dispute settlement: `sourceId`), payouts to their bank debit it, one
+// at a time, never below zero: the amount of a payout is reserved when it is requested and comes back only if the
+// provider reports the payout failed.
+
+export type { WalletEvent };
+
+/** The smallest payout, in minor units (bank transfers cost the platform a fixed fee). */
+export const MIN_PAYOUT_MINOR = 1_000;
+
+export interface PayoutInFlight {
+  readonly payoutId: string;
+  readonly amountMinor: number;
+  /** REQUESTED: not yet accepted by the provider; SENT: accepted, paid or failed later. */
+  readonly status: 'REQUESTED' | 'SENT';
+  readonly payoutRef: string | null;
+}
+
+export type Wallet =
+  | NoStream
+  | {
+      readonly status: 'OPEN';
+      readonly workerId: string;
+      readonly accountRef: string;
+      readonly currency: string;
+      readonly availableMinor: number;
+      readonly payout: PayoutInFlight | null;
+      /** Every release or settlement credited, so a redelivered one credits nothing. */
+      readonly credited: readonly string[];
+      /** Payouts that ended (paid or failed), so a late webhook changes nothing. */
+      readonly ended: readonly string[];
+    };
+
+export type ExistingWallet = Existing<Wallet>;
+
+export type WalletCommand =
+  | { type: 'OpenWallet'; data: { workerId: string; accountRef: string; currency: string } }
+  | {
+      type: 'CreditWallet';
+      data: {
+        workerId: string;
+        contractId: string;
+        milestoneId: string;
+        sourceId: string;
+        amountMinor: number;
+        currency: string;
+      };
+    }
+  | { type: 'RequestPayout'; data: { workerId: string; payoutId: string; amountMinor: number } }
+  | { type: 'RecordPayoutSent'; data: { workerId: string; payoutId: string; payoutRef: string } }
+  | { type: 'RecordPayoutPaid'; data: { workerId: string; payoutId: string; payoutRef: string } }
+  | { type: 'RecordPayoutFailed'; data: { workerId: string; payoutId: string; reason: string } };
+
+export const walletNotFound = (workerId: string) =>
+  new DomainError('not_found', 'WALLET_NOT_FOUND', 'you have no wallet yet: it opens with your first release', {
+    workerId,
+  });
+
+const mustExist = (state: Wallet, workerId: string): ExistingWallet => {
+  if (state.status === 'none') throw walletNotFound(workerId);
+  return state;
+};
+
+/** The payout the provider tells us about, or null when it is not the one in flight (late, or unknown). */
+const inFlight = (wallet: ExistingWallet, payoutId: string): PayoutInFlight | null =>
+  wallet.payout?.payoutId === payoutId ? wallet.payout : null;
+
+export function decideWallet(command: WalletCommand, state: Wallet, { now }: DecideContext): WalletEvent[] {
+  const at = now.toISOString();
+  const { workerId } = command.data;
+  switch (command.type) {
+    case 'OpenWallet': {
+      if (state.status !== 'none') return [];
+      const { accountRef, currency } = command.data;
+      return [{ type: 'WalletOpened', data: { workerId, accountRef, currency, openedAt: at } }];
+    }
+    case 'CreditWallet': {
+      const wallet = mustExist(state, workerId);
+      const d = command.data;
+      if (wallet.credited.includes(d.sourceId)) return [];
+      if (d.currency !== wallet.currency) {
+        throw new DomainError('conflict', 'WALLET_CURRENCY_MISMATCH', `this wallet holds ${wallet.currency}`, {
+          workerId,
+          currency: d.currency,
+        });
+      }
+      if (!Number.isSafeInteger(d.amountMinor) || d.amountMinor < 0) {
+        throw new DomainError('invalid', 'INVALID_AMOUNT', 'a credit is a whole number of minor units', { workerId });
+      }
+      return [{ type: 'WalletCredited', data: { ...d, creditedAt: at } }];
+    }
+    case 'RequestPayout': {
+      const wallet = mustExist(state, workerId);
+      const { payoutId, amountMinor } = command.data;
+      if (wallet.payout?.payoutId === payoutId || wallet.ended.includes(payoutId)) return [];
+      if (!Number.isSafeInteger(amountMinor) || amountMinor < MIN_PAYOUT_MINOR) {
+        throw new DomainError('invalid', 'PAYOUT_TOO_SMALL', `a payout is at least ${MIN_PAYOUT_MINOR} minor units`, {
+          amountMinor,
+          minimumMinor: MIN_PAYOUT_MINOR,
+        });
+      }
+      if (wallet.payout) {
+        throw new DomainError('conflict', 'PAYOUT_IN_PROGRESS', 'one payout at a time: wait for the current one', {
+          payoutId: wallet.payout.payoutId,
+        });
+      }
+      if (amountMinor > wallet.availableMinor) {
+        throw new DomainError('conflict', 'INSUFFICIENT_FUNDS', `only ${wallet.availableMinor} is available`, {
+          amountMinor,
+          availableMinor: wallet.availableMinor,
+        });
+      }
+      return [
+        {
+          type: 'PayoutRequested',
+          data: { workerId, payoutId, amountMinor, currency: wallet.currency, requestedAt: at },
+        },
+      ];
+    }
+    case 'RecordPayoutSent': {
+      const wallet = mustExist(state, workerId);
+      const payout = inFlight(wallet, command.data.payoutId);
+      if (!payout || payout.status === 'SENT') return [];
+      const { payoutId, payoutRef } = command.data;
+      return [
+        { type: 'PayoutSent', data: { workerId, payoutId, payoutRef, amountMinor: payout.amountMinor, sentAt: at } },
+      ];
+    }
+    case 'RecordPayoutPaid': {
+      const wallet = mustExist(state, workerId);
+      const payout = inFlight(wallet, command.data.payoutId);
+      if (!payout) return [];
+      const { payoutId, payoutRef } = command.data;
+      return [
+        { type: 'PayoutPaid', data: { workerId, payoutId, payoutRef, amountMinor: payout.amountMinor, paidAt: at } },
+      ];
+    }
+    case 'RecordPayoutFailed': {
+      const wallet = mustExist(state, workerId);
+      const payout = inFlight(wallet, command.data.payoutId);
+      if (!payout) return [];
+      const { payoutId, reason } = command.data;
+      return [
+        { type: 'PayoutFailed', data: { workerId, payoutId, amountMinor: payout.amountMinor, reason, failedAt: at } },
+      ];
+    }
+  }
+}
+
+export function evolveWallet(state: Wallet, event: WalletEvent): Wallet {
+  if (event.type === 'WalletOpened') {
+    const { workerId, accountRef, currency } = event.data;
+    return { status: 'OPEN', workerId, accountRef, currency, availableMinor: 0, payout: null, credited: [], ended: [] };
+  }
+  if (state.status === 'none') return state;
+  switch (event.type) {
+    case 'WalletCredited':
+      return {
+        ...state,
+        availableMinor: state.availableMinor + event.data.amountMinor,
+        credited: [...state.credited, event.data.sourceId],
+      };
+    case 'PayoutRequested': {
+      const { payoutId, amountMinor } = event.data;
+      return {
+        ...state,
+        availableMinor: state.availableMinor - amountMinor,
+        payout: { payoutId, amountMinor, status: 'REQUESTED', payoutRef: null },
+      };
+    }
+    case 'PayoutSent':
+      return state.payout
+        ? { ...state, payout: { ...state.payout, status: 'SENT', payoutRef: event.data.payoutRef } }
+        : state;
+    case 'PayoutPaid':
+      return { ...state, payout: null, ended: [...state.ended, event.data.payoutId] };
+    case 'PayoutFailed':
+      return {
+        ...state,
+        availableMinor: state.availableMinor + event.data.amountMinor,
+        payout: null,
+        ended: [...state.ended, event.data.payoutId],
+      };
+  }
+}
+
+export const walletDecider: Decider<WalletCommand, WalletEvent, Wallet, DecideContext> = {
+  decide: decideWallet,
+  evolve: evolveWallet,
+  initialState: noStream,
+};
