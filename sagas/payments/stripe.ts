@@ -1,36 +1,14 @@
 import Stripe from 'stripe';
-import {
-  type AuthorizeRequest,
-  type AuthorizeResult,
-  type PaymentProvider,
-  PermanentProviderError,
-  TransientProviderError,
-} from './port.js';
+import { type AuthorizeRequest, type AuthorizeResult, type PaymentProvider, PermanentProviderError } from './port.js';
+import { createStripeClient, isStripeError, providerError, type StripeProviderOptions } from './stripe-client.js';
+
+export { type StripeProviderOptions, stripeEndpointOf } from './stripe-client.js';
 
 // The PaymentProvider on the stripe SDK: manual-capture PaymentIntents (authorize = create and confirm, then
 // capture, cancel or refund). It works against Stripe or, with host/port/protocol, the local simulator.
 
-export interface StripeProviderOptions {
-  readonly apiKey: string;
-  readonly host?: string;
-  readonly port?: number;
-  readonly protocol?: 'http' | 'https';
-  /** Per request (default 20 s): a slower answer is a TransientProviderError; retry with the same key. */
-  readonly timeoutMs?: number;
-}
-
-type StripeError = InstanceType<typeof Stripe.errors.StripeError>;
-
 export function createStripeProvider(options: StripeProviderOptions): PaymentProvider {
-  const stripe = new Stripe(options.apiKey, {
-    // Retries belong to the saga (with its backoff and attempt count); the SDK's own would hide them.
-    maxNetworkRetries: 0,
-    timeout: options.timeoutMs ?? 20_000,
-    telemetry: false,
-    ...(options.host === undefined ? {} : { host: options.host }),
-    ...(options.port === undefined ? {} : { port: options.port }),
-    ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
-  });
+  const stripe = createStripeClient(options);
 
   return {
     async authorize(request: AuthorizeRequest, idempotencyKey: string): Promise<AuthorizeResult> {
@@ -93,17 +71,6 @@ export function createStripeProvider(options: StripeProviderOptions): PaymentPro
   };
 }
 
-/** host, port and protocol for a simulator URL such as http://127.0.0.1:12111. */
-export function stripeEndpointOf(url: string): Pick<StripeProviderOptions, 'host' | 'port' | 'protocol'> {
-  const parsed = new URL(url);
-  const protocol = parsed.protocol === 'https:' ? 'https' : 'http';
-  return {
-    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: Number(parsed.port || (protocol === 'https' ? 443 : 80)),
-    protocol,
-  };
-}
-
 function authorizeResult(intent: Stripe.PaymentIntent): AuthorizeResult {
   switch (intent.status) {
     case 'requires_capture':
@@ -145,25 +112,4 @@ async function alreadyIn(
   } catch {
     return false; // the original refusal is reported instead
   }
-}
-
-const isStripeError = (error: unknown): error is StripeError => error instanceof Stripe.errors.StripeError;
-
-/**
- * Transient: no answer (connection error, timeout), the provider failed (5xx) or asked us to slow down (429), or
- * the same idempotency key is still being processed (409). Everything else would be refused again.
- */
-function providerError(operation: string, error: unknown): TransientProviderError | PermanentProviderError {
-  if (!isStripeError(error)) {
-    return new PermanentProviderError(`${operation}: ${error instanceof Error ? error.message : String(error)}`, error);
-  }
-  const status = error.statusCode;
-  const detail = `${operation}: ${error.type}${error.code ? ` ${error.code}` : ''}${status ? ` (HTTP ${status})` : ''}: ${error.message}`;
-  const transient =
-    error instanceof Stripe.errors.StripeConnectionError ||
-    error instanceof Stripe.errors.StripeRateLimitError ||
-    (status === undefined
-      ? error instanceof Stripe.errors.StripeAPIError
-      : status >= 500 || status === 429 || status === 409);
-  return transient ? new TransientProviderError(detail, error) : new PermanentProviderError(detail, error);
 }

@@ -1,6 +1,6 @@
-import Stripe from 'stripe';
-import { isPublishedSecret } from '../../runtime/config.js';
-import { type PaymentNotification, type VerifiedWebhook, WebhookSignatureError } from './port.js';
+import type Stripe from 'stripe';
+import type { PaymentNotification, VerifiedWebhook } from './port.js';
+import { verifyStripeSignature } from './webhook-signature.js';
 
 // Provider webhooks: Stripe's signature check (HMAC over the exact bytes received, timestamp within tolerance),
 // then the event mapped to what the Payment aggregate records. Events that are not about one of our payments, or
@@ -18,21 +18,7 @@ export function verifyPaymentWebhook(
   secret: string,
   toleranceSeconds = 300,
 ): VerifiedWebhook {
-  if (signatureHeader === undefined || signatureHeader.trim() === '') {
-    throw new WebhookSignatureError('missing Stripe-Signature header');
-  }
-  if (!(toleranceSeconds > 0)) throw new RangeError('toleranceSeconds must be positive');
-  if (secret === '' || isPublishedSecret(secret)) {
-    throw new WebhookSignatureError('webhook signature rejected: the webhook secret is empty or published');
-  }
-  let event: Stripe.Event;
-  try {
-    event = Stripe.webhooks.constructEvent(rawBody, signatureHeader, secret, toleranceSeconds);
-  } catch (error) {
-    // The SDK also throws here when a correctly signed body is not JSON; either way the request is refused.
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new WebhookSignatureError(`webhook signature rejected: ${reason}`, { cause: error });
-  }
+  const event = verifyStripeSignature(rawBody, signatureHeader, secret, toleranceSeconds);
   return { eventId: event.id, notification: toPaymentNotification(event) };
 }
 

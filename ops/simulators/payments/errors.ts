@@ -114,3 +114,43 @@ export function unknownRoute(method: string, path: string): SimulatorError {
     false,
   );
 }
+
+/** A Stripe-Account header naming an account the platform does not have (Stripe answers 403). */
+export function accountInvalid(account: string): SimulatorError {
+  return new SimulatorError(
+    403,
+    {
+      type: 'invalid_request_error',
+      code: 'account_invalid',
+      message: `The provided key does not have access to account '${account}' (or that account does not exist). Application access may have been revoked.`,
+      doc_url: docUrl('account_invalid'),
+    },
+    false,
+  );
+}
+
+/** An answer the simulator was told to fail with (see PaymentSimulator.injectFailures): nothing ran. */
+export function injectedFailure(status: 429 | 500 | 503): SimulatorError {
+  const body: StripeErrorBody =
+    status === 429
+      ? {
+          type: 'invalid_request_error',
+          code: 'rate_limit',
+          message: 'Too many requests hit the API too quickly (simulated).',
+          doc_url: docUrl('rate_limit'),
+        }
+      : { type: 'api_error', message: `The service is temporarily unavailable (simulated HTTP ${status}).` };
+  return new SimulatorError(status, body, false);
+}
+
+/** The Stripe-Account header on a route the simulator keeps on the platform only. */
+export function connectedAccountUnsupported(operation: string): SimulatorError {
+  return new SimulatorError(
+    400,
+    {
+      type: 'invalid_request_error',
+      message: `The simulator does not take the Stripe-Account header on ${operation}: only payouts and the balance act on a connected account here.`,
+    },
+    false,
+  );
+}

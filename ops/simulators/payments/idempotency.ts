@@ -3,7 +3,8 @@ import { idempotencyKeyInUse, idempotencyMismatch } from './errors.js';
 // Stripe's v1 idempotency: the first answer given under a key (success or failure, 500s included) is replayed for
 // every later request with that key, without running the endpoint again. The same key on another endpoint or with
 // other parameters is refused (400 idempotency_error); while the first request still runs, a second one gets 409.
-// Keys never expire here (Stripe prunes them after 24 hours).
+// Keys are scoped to the account the request acts on (the Stripe-Account header), as Stripe scopes them. Keys
+// never expire here (Stripe prunes them after 24 hours).
 
 export interface StoredAnswer {
   readonly status: number;
@@ -21,11 +22,14 @@ export type Admission = { readonly kind: 'run' } | { readonly kind: 'replay'; re
 export class IdempotencyStore {
   private readonly entries = new Map<string, Entry>();
 
-  /** Decides what to do with a request carrying `key`; throws the refusals. `run` claims the key until `finish`. */
-  admit(key: string, endpoint: string, fingerprint: string): Admission {
-    const entry = this.entries.get(key);
+  /**
+   * Decides what to do with a request carrying `key` on behalf of `account` (null: the platform); throws the
+   * refusals. `run` claims the key until `finish`.
+   */
+  admit(key: string, endpoint: string, fingerprint: string, account: string | null = null): Admission {
+    const entry = this.entries.get(scoped(key, account));
     if (entry === undefined) {
-      this.entries.set(key, { endpoint, fingerprint, answer: null });
+      this.entries.set(scoped(key, account), { endpoint, fingerprint, answer: null });
       return { kind: 'run' };
     }
     if (entry.endpoint !== endpoint) {
@@ -43,10 +47,13 @@ export class IdempotencyStore {
   }
 
   /** Stores the answer of a request admitted with `run`, or releases the key when the answer is not to be kept. */
-  finish(key: string, answer: StoredAnswer | null): void {
-    const entry = this.entries.get(key);
+  finish(key: string, answer: StoredAnswer | null, account: string | null = null): void {
+    const entry = this.entries.get(scoped(key, account));
     if (entry === undefined) return;
-    if (answer === null) this.entries.delete(key);
+    if (answer === null) this.entries.delete(scoped(key, account));
     else entry.answer = answer;
   }
 }
+
+// A NUL cannot occur in an HTTP header, so no key of one account can pass for another's.
+const scoped = (key: string, account: string | null): string => (account === null ? key : `${account}\u0000${key}`);

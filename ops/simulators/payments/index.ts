@@ -1,7 +1,10 @@
 // The local Stripe-compatible payment simulator: start it in-process (tests) or with main.ts (the stack).
 export { TEST_CARDS } from './cards.js';
+export { payoutFails, TEST_PAYOUTS } from './connect-ledger.js';
 export type { SimulatorOperation } from './routes.js';
 export {
+  type InjectedFailures,
+  isConnectEvent,
   type PaymentSimulator,
   type PaymentSimulatorOptions,
   type SimulatorCall,

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Balances, PLATFORM } from './balances.js';
 import { resolveTestCard, type TestCard } from './cards.js';
 import { invalidParam, invalidState, providerFailure, resourceMissing, type StripeErrorBody } from './errors.js';
 import type { FormObject } from './form.js';
@@ -29,28 +30,40 @@ import {
 // them. Each operation validates first (throwing refusals the idempotency layer does not store), then acts and
 // returns the answer with the effect it had, if any, and the event Stripe would send for it.
 
-/** What an operation changed: one entry of the call log and one webhook event. */
+/** What an operation changed: one entry of the call log and, when Stripe would send one, one webhook event. */
 export interface Effect {
-  readonly paymentIntent: string;
-  /** The object created or changed: pi_… for intents, re_… for refunds. */
+  /** The PaymentIntent concerned; null for Connect objects (accounts, transfers, payouts). */
+  readonly paymentIntent: string | null;
+  /** The object created or changed: pi_… for intents, re_… for refunds, acct_…, tr_…, trr_…, po_… */
   readonly objectId: string;
-  /** The intent's status afterwards, or `refunded` / `partially_refunded` for a refund. */
+  /** The intent's status afterwards, `refunded` / `partially_refunded` for a refund, or the Connect object's. */
   readonly result: string;
   /** The test card number, for creations. */
   readonly card: string | null;
-  readonly event: { readonly type: string; readonly object: Record<string, unknown> };
+  /** The connected account the change happened on (the event's `account`); absent for the platform's own. */
+  readonly account?: string;
+  readonly event: { readonly type: string; readonly object: Record<string, unknown> } | null;
+}
+
+/** A change the operation has set in motion, which happens later on its own (a payout reaching the bank). */
+export interface Settlement {
+  readonly afterMs: number;
+  settle(): Effect;
 }
 
 export interface Reply {
   readonly status: number;
   readonly body: unknown;
   readonly effect: Effect | null;
+  readonly later?: Settlement;
 }
 
 /** What a request says besides its parameters. */
 export interface RequestContext {
   /** The Stripe-Version header (the SDK always sends its pinned version). */
   readonly stripeVersion: string | null;
+  /** The Stripe-Account header: the connected account the request acts on (null: the platform). */
+  readonly stripeAccount: string | null;
 }
 
 // From this API version on, payment_method_types is read-only on PaymentIntents (allowed_payment_method_types
@@ -59,6 +72,8 @@ const PAYMENT_METHOD_TYPES_REMOVED = '2026-09-30';
 
 export interface LedgerOptions {
   readonly slowCardDelayMs: number;
+  /** Captures credit the platform's balance and refunds debit it (Connect transfers draw on it). */
+  readonly balances: Balances;
   /** Aborted when the simulator closes, so a slow card does not hold the process open. */
   readonly signal: AbortSignal;
 }
@@ -89,6 +104,7 @@ export class PaymentLedger {
       'allowed_payment_method_types',
       'payment_method_types',
       'description',
+      'transfer_group',
     ]);
     const amount = requiredAmount(params, 'amount');
     const currency = requiredString(params, 'currency').toLowerCase();
@@ -112,6 +128,7 @@ export class PaymentLedger {
     }
     const intentMetadata = metadata(params);
     const description = optionalString(params, 'description') ?? null;
+    const transferGroup = optionalString(params, 'transfer_group') ?? null;
 
     // From here on the endpoint is executing: what it answers is stored under the idempotency key.
     const intent: IntentRecord = {
@@ -124,6 +141,7 @@ export class PaymentLedger {
       paymentMethodTypes: types,
       metadata: intentMetadata,
       description,
+      transferGroup,
       paymentMethod: card === null ? null : newId('pm'),
       status: card === null ? 'requires_payment_method' : 'requires_confirmation',
       amountCapturable: 0,
@@ -173,6 +191,7 @@ export class PaymentLedger {
     intent.status = 'succeeded';
     intent.amountReceived = amount;
     intent.amountCapturable = 0;
+    this.options.balances.credit(PLATFORM, intent.currency, amount);
     return this.reply(200, intentJson(intent), intent, 'payment_intent.succeeded', null);
   }
 
@@ -240,6 +259,7 @@ export class PaymentLedger {
     this.refunds.set(refund.id, refund);
     charge.refunds.push(refund.id);
     charge.amountRefunded += amount;
+    this.options.balances.debit(PLATFORM, charge.currency, amount);
     return {
       status: 200,
       body: refundJson(refund),
@@ -253,6 +273,11 @@ export class PaymentLedger {
     };
   }
 
+  /** A charge by id, for Connect transfers that name it as their source_transaction. */
+  charge(id: string): ChargeRecord | undefined {
+    return this.charges.get(id);
+  }
+
   private approve(intent: IntentRecord, card: TestCard): Reply {
     const manual = intent.captureMethod === 'manual';
     const charge = this.newCharge(intent, card, null);
@@ -262,6 +287,7 @@ export class PaymentLedger {
     intent.status = manual ? 'requires_capture' : 'succeeded';
     intent.amountCapturable = manual ? intent.amount : 0;
     intent.amountReceived = manual ? 0 : intent.amount;
+    if (!manual) this.options.balances.credit(PLATFORM, intent.currency, intent.amount);
     this.intents.set(intent.id, intent);
     const event = manual ? 'payment_intent.amount_capturable_updated' : 'payment_intent.succeeded';
     return this.reply(200, intentJson(intent), intent, event, card);
@@ -305,6 +331,7 @@ export class PaymentLedger {
       last4: card.number.slice(-4),
       // Stripe copies the intent's metadata onto the charges it creates.
       metadata: intent.metadata,
+      transferGroup: intent.transferGroup,
       status: failure === null ? 'succeeded' : 'failed',
       failure,
       captured: false,

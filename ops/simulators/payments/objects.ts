@@ -31,6 +31,8 @@ export interface IntentRecord {
   readonly paymentMethodTypes: readonly string[];
   readonly metadata: Readonly<Record<string, string>>;
   readonly description: string | null;
+  /** Connect's "separate charges and transfers": the group its charge's transfers share (a contract id). */
+  readonly transferGroup: string | null;
   paymentMethod: string | null;
   status: IntentStatus;
   amountCapturable: number;
@@ -50,6 +52,7 @@ export interface ChargeRecord {
   readonly paymentMethod: string;
   readonly last4: string;
   readonly metadata: Readonly<Record<string, string>>;
+  readonly transferGroup: string | null;
   readonly status: 'succeeded' | 'failed';
   readonly failure: { readonly code: string; readonly declineCode: string; readonly message: string } | null;
   captured: boolean;
@@ -106,6 +109,7 @@ export function intentJson(intent: IntentRecord): Record<string, unknown> {
     payment_method: intent.paymentMethod,
     payment_method_types: intent.paymentMethodTypes,
     status: intent.status,
+    transfer_group: intent.transferGroup,
   };
 }
 
@@ -151,6 +155,7 @@ export function chargeJson(charge: ChargeRecord, refunds: readonly RefundRecord[
       url: `/v1/charges/${charge.id}/refunds`,
     },
     status: charge.status,
+    transfer_group: charge.transferGroup,
   };
 }
 

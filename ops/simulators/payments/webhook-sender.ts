@@ -14,11 +14,16 @@ export interface StripeEvent {
   readonly data: { readonly object: Record<string, unknown> };
   readonly livemode: false;
   readonly pending_webhooks: number;
-  readonly request: { readonly id: string; readonly idempotency_key: string | null };
+  /** Both null for what happened on its own, later (a payout reaching the bank). */
+  readonly request: { readonly id: string | null; readonly idempotency_key: string | null };
   readonly type: string;
+  /** Connect: the connected account the event happened on (absent for the platform's own events). */
+  readonly account?: string;
 }
 
 export interface WebhookDelivery {
+  /** Which endpoint it went to: ordering's payments webhook or the marketplace's Connect one. */
+  readonly endpoint: WebhookEndpointName;
   readonly eventId: string;
   readonly type: string;
   readonly attempts: number;
@@ -28,7 +33,10 @@ export interface WebhookDelivery {
 
 type DeliveryRecord = { -readonly [K in keyof WebhookDelivery]: WebhookDelivery[K] };
 
+export type WebhookEndpointName = 'payments' | 'connect';
+
 export interface WebhookSenderOptions {
+  readonly endpoint: WebhookEndpointName;
   readonly url: string;
   readonly secret: string;
   /** Waits before each retry; its length is the number of retries. */
@@ -72,6 +80,7 @@ export class WebhookSender {
     const { url, secret, retryDelaysMs, attemptTimeoutMs, signal } = this.options;
     const body = JSON.stringify(event);
     const entry: DeliveryRecord = {
+      endpoint: this.options.endpoint,
       eventId: event.id,
       type: event.type,
       attempts: 0,
