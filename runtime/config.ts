@@ -49,6 +49,12 @@ export interface Config {
   readonly sagaDispatchConcurrency: number;
   /** How long a dispatcher's claim on a command lasts unless renewed: how soon a killed process's commands move on. */
   readonly sagaCommandLeaseMs: number;
+  /** The marketplace's fee on each milestone released, in basis points (fixed per contract when it is funded). */
+  readonly marketplaceFeeBps: number;
+  /** How long a hirer has to fund a new contract before it ends NOT_STARTED. */
+  readonly marketplaceFundingWindowMs: number;
+  /** How long a submitted milestone waits for the hirer before it is approved automatically. */
+  readonly marketplaceAutoApproveMs: number;
   /** Consecutive transient provider failures that open the payment circuit breaker. */
   readonly paymentCircuitFailures: number;
   /** How long an open payment circuit fails fast before a trial call. */
@@ -201,6 +207,9 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     sagaBatchEvents: int('SAGA_BATCH_EVENTS', 200, 1, 5000),
     sagaDispatchConcurrency: int('SAGA_DISPATCH_CONCURRENCY', 16, 1, 256),
     sagaCommandLeaseMs: int('SAGA_COMMAND_LEASE_MS', 30_000, 1000, 3_600_000),
+    marketplaceFeeBps: int('MARKETPLACE_FEE_BPS', 1000, 0, 5000),
+    marketplaceFundingWindowMs: int('MARKETPLACE_FUNDING_WINDOW_MS', 72 * 3_600_000, 100, 30 * 86_400_000),
+    marketplaceAutoApproveMs: int('MARKETPLACE_AUTO_APPROVE_MS', 14 * 86_400_000, 100, 90 * 86_400_000),
     paymentCircuitFailures: int('PAYMENT_CIRCUIT_FAILURES', 5, 1, 1000),
     paymentCircuitOpenMs: int('PAYMENT_CIRCUIT_OPEN_MS', 60_000, 100, 3_600_000),
   };

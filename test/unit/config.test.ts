@@ -56,6 +56,9 @@ describe('loadConfig', () => {
       sagaBatchEvents: 200,
       sagaDispatchConcurrency: 16,
       sagaCommandLeaseMs: 30_000,
+      marketplaceFeeBps: 1000,
+      marketplaceFundingWindowMs: 72 * 3_600_000,
+      marketplaceAutoApproveMs: 14 * 86_400_000,
       paymentCircuitFailures: 5,
       paymentCircuitOpenMs: 60_000,
     } satisfies Config);
@@ -118,6 +121,9 @@ describe('loadConfig', () => {
       sagaBatchEvents: 200,
       sagaDispatchConcurrency: 16,
       sagaCommandLeaseMs: 30_000,
+      marketplaceFeeBps: 1000,
+      marketplaceFundingWindowMs: 72 * 3_600_000,
+      marketplaceAutoApproveMs: 14 * 86_400_000,
       paymentCircuitFailures: 5,
       paymentCircuitOpenMs: 60_000,
     } satisfies Config);
