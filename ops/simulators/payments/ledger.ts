@@ -273,6 +273,12 @@ export class PaymentLedger {
     };
   }
 
+  retrieveCharge(id: string): Reply {
+    const charge = this.charges.get(id);
+    if (charge === undefined) throw resourceMissing('charge', id, 'id');
+    return { status: 200, body: this.chargeJson(charge), effect: null };
+  }
+
   /** A charge by id, for Connect transfers that name it as their source_transaction. */
   charge(id: string): ChargeRecord | undefined {
     return this.charges.get(id);

@@ -12,6 +12,7 @@ export type SimulatorOperation =
   | 'payment_intents.capture'
   | 'payment_intents.cancel'
   | 'refunds.create'
+  | 'charges.retrieve'
   | 'accounts.create'
   | 'accounts.retrieve'
   | 'transfers.create'
@@ -73,6 +74,15 @@ export const ROUTES: readonly Route[] = [
     pattern: /^\/v1\/refunds$/,
     operation: 'refunds.create',
     run: ({ payments }, _id, params) => payments.refund(params),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/charges\/([^/]+)$/,
+    operation: 'charges.retrieve',
+    run: ({ payments }, id, params) => {
+      allowOnly(params, []);
+      return payments.retrieveCharge(id);
+    },
   },
   {
     method: 'POST',
