@@ -1,5 +1,6 @@
 import { type PostgresProjectionEntry, type ProjectionContext, postgresBacked } from '../context.js';
 import { LIVE_STATUS_PROJECTION, LIVE_STATUS_VERSION, liveStatusProjection } from './live-status.js';
+import { MONEY_PROJECTION, MONEY_VERSION, moneyReadModel } from './money.js';
 import { marketplaceNotifications } from './notifications.js';
 import { PROFILES_PROJECTION, PROFILES_VERSION, profilesReadModel } from './profiles.js';
 import { aliasedIndexes, switchAliases } from './search/indexes.js';
@@ -37,6 +38,12 @@ export const marketplace: ProjectionContext = {
       'worker and hirer profiles, reviews and Bayesian reputation (PostgreSQL)',
       PROFILES_VERSION,
       profilesReadModel,
+    ),
+    postgresBacked(
+      MONEY_PROJECTION,
+      'escrows, wallets and the double-entry ledger of every money movement with its balances (PostgreSQL)',
+      MONEY_VERSION,
+      moneyReadModel,
     ),
     search,
     {
