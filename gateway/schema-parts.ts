@@ -1,3 +1,4 @@
+import { HttpError } from './errors.js';
 // JSON-schema fragments every context's routes share, each checked against what the layers behind the gateway can
 // take: a value that passes here never makes PostgreSQL, the search engine or the event log fail.
 //
@@ -29,3 +30,23 @@ export const position = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_
 
 /** A real calendar day, `YYYY-MM-DD` (years 0001-9999): the gateway's validator implements the `date` format. */
 export const calendarDate = { type: 'string', format: 'date', maxLength: 10 } as const;
+
+/**
+ * A payment method: a test card number (simulator only) or a payment method id (`pm_…`, from Stripe.js; the
+ * simulator knows Stripe's test ones, e.g. pm_card_visa).
+ */
+export const paymentMethod = { type: 'string', pattern: '^([0-9 ]{12,23}|pm_[A-Za-z0-9_]{1,100})$' } as const;
+
+/**
+ * With Stripe, card numbers are refused: one would be stored in the event log forever and published to Kafka, so
+ * clients send the PaymentMethod id Stripe.js or Elements made, and no card number enters Ledgerline.
+ */
+export function refuseRawCardNumber(value: string, rawCardNumbers: boolean): void {
+  if (!rawCardNumbers && /^[0-9 ]+$/.test(value)) {
+    throw new HttpError(
+      400,
+      'RAW_CARD_NUMBER_REFUSED',
+      'send a payment method id (pm_…) made by Stripe.js or Elements; card numbers are not accepted',
+    );
+  }
+}

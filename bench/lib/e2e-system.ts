@@ -167,6 +167,7 @@ export async function startE2eSystem(options: E2eSystemOptions): Promise<E2eSyst
     const payments = start('payments', 'ops/simulators/payments/main.ts', {
       PAYMENT_SIMULATOR_PORT: String(paymentsPort),
       PAYMENT_WEBHOOK_URL: `${gatewayUrl}/webhooks/payments`,
+      PAYMENT_CONNECT_WEBHOOK_URL: `${gatewayUrl}/webhooks/marketplace`,
       PAYMENT_WEBHOOK_SECRET: config.stripeWebhookSecret,
     });
     // The relay creates the topics the projector and the sagas subscribe to: it goes first.

@@ -12,7 +12,7 @@ import type {
 import type { Role } from '../../runtime/roles.js';
 import type { Location, ReviewSide } from '../../schemas/marketplace/events.js';
 import { commandContext } from '../command-context.js';
-import { id } from '../schema-parts.js';
+import { id, paymentMethod, refuseRawCardNumber } from '../schema-parts.js';
 import {
   amount,
   coverLetter,
@@ -42,7 +42,17 @@ interface CommandRoute<Input> {
   readonly roles: readonly Role[];
   readonly created?: boolean;
   readonly schema: Record<string, unknown>;
-  readonly run: (commands: MarketplaceCommands, input: Input, ctx: CommandContext) => Promise<CommandResult>;
+  readonly run: (
+    commands: MarketplaceCommands,
+    input: Input,
+    ctx: CommandContext,
+    policy: MarketplaceCommandPolicy,
+  ) => Promise<CommandResult>;
+}
+
+export interface MarketplaceCommandPolicy {
+  /** Whether fund-contract takes the simulator's test card numbers besides payment method ids (never with Stripe). */
+  readonly rawCardNumbers: boolean;
 }
 
 const route = <Input>(r: CommandRoute<Input>): CommandRoute<unknown> => r as CommandRoute<unknown>;
@@ -190,6 +200,45 @@ export const marketplaceCommandRoutes: readonly CommandRoute<unknown>[] = [
     }),
     run: (c, input, ctx) => c.hideReview(input, ctx),
   }),
+  route<{ contractId: string; paymentMethod: string }>({
+    name: 'fund-contract',
+    roles: HIRER,
+    schema: obj(['contractId', 'paymentMethod'], { contractId: id, paymentMethod }),
+    run: (c, input, ctx, policy) => {
+      refuseRawCardNumber(input.paymentMethod, policy.rawCardNumbers);
+      return c.money.fundContract(input, ctx);
+    },
+  }),
+  route<{ contractId: string; milestoneId: string; reason: string }>({
+    name: 'open-dispute',
+    roles: PARTIES,
+    schema: obj(['contractId', 'milestoneId', 'reason'], { ...milestone, reason: text(2000) }),
+    run: (c, input, ctx) => c.money.openDispute(input, ctx),
+  }),
+  route<{ contractId: string; milestoneId: string; note: string }>({
+    name: 'add-dispute-evidence',
+    roles: [...PARTIES, 'admin'],
+    schema: obj(['contractId', 'milestoneId', 'note'], { ...milestone, note: text(5000) }),
+    run: (c, input, ctx) => c.money.addDisputeEvidence(input, ctx),
+  }),
+  route<{ contractId: string; milestoneId: string; workerMinor: number; hirerRefundMinor: number; note: string }>({
+    name: 'resolve-dispute',
+    roles: ['admin'],
+    schema: obj(['contractId', 'milestoneId', 'workerMinor', 'hirerRefundMinor'], {
+      ...milestone,
+      workerMinor: { ...amount, minimum: 0 },
+      hirerRefundMinor: { ...amount, minimum: 0 },
+      note: optionalText(2000),
+    }),
+    run: (c, input, ctx) => c.money.resolveDispute({ ...input, note: input.note ?? '' }, ctx),
+  }),
+  route<{ amountMinor: number; payoutId?: string }>({
+    name: 'request-payout',
+    roles: WORKER,
+    created: true,
+    schema: obj(['amountMinor'], { amountMinor: amount, payoutId: id }),
+    run: (c, input, ctx) => c.money.requestPayout(input, ctx),
+  }),
 ];
 
 /** A job's location as the events carry it: null when absent, coordinates null when not pinned. */
@@ -201,14 +250,14 @@ function withLocation<T extends { location?: Location | null }>(input: T): T & {
   };
 }
 
-export function marketplaceCommandsPlugin(commands: MarketplaceCommands) {
+export function marketplaceCommandsPlugin(commands: MarketplaceCommands, policy: MarketplaceCommandPolicy) {
   return async (app: FastifyInstance): Promise<void> => {
     for (const r of marketplaceCommandRoutes) {
       app.post(
         `/marketplace/${r.name}`,
         { schema: { body: r.schema, response: { 200: result, 201: result } }, config: { roles: r.roles } },
         async (request, reply) => {
-          const out = await r.run(commands, request.body, commandContext(request, `marketplace/${r.name}`));
+          const out = await r.run(commands, request.body, commandContext(request, `marketplace/${r.name}`), policy);
           reply.header('etag', `"${out.version}"`);
           return reply.status(r.created ? 201 : 200).send(out);
         },

@@ -17,6 +17,8 @@ export const localSimulators: readonly LocalSimulator[] = [
         ? startPaymentSimulator({
             port: Number(new URL(config.paymentSimulatorUrl).port),
             webhookUrl: `${gatewayUrl}/webhooks/payments`,
+            // Connect notices (payouts, refunds of contracts' charges) go to the marketplace's endpoint.
+            connectWebhookUrl: `${gatewayUrl}/webhooks/marketplace`,
             webhookSecret: config.stripeWebhookSecret,
           })
         : null,
