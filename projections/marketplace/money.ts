@@ -104,7 +104,7 @@ class MoneyBatch {
     const workerId = money.data.workerId;
     if (!(await this.claimWallet(workerId, event, money))) return; // applied already
     if (isPayoutEvent(money)) {
-      const before = await loadPayout(this.trx, this.t, money.data.payoutId);
+      const before = await loadPayout(this.trx, this.t, workerId, money.data.payoutId);
       const step = moneyStep(money, event, { payout: before });
       await savePayout(this.trx, this.t, step.payout!);
       if (step.entry) await writeEntry(this.trx, this.t, event, step.entry);

@@ -391,15 +391,19 @@ export class MoneyQueries {
     if (before !== undefined && (!Number.isSafeInteger(before) || before < 1))
       throw new InvalidMoneyQueryError('before must be a positive integer (a previous page’s nextBefore)');
     const t = await this.tables();
-    const q = this.db(`${t.entries} as e`).select('e.*').orderBy('e.position', 'desc').limit(limit);
-    if (account !== undefined)
-      // Through the postings' (account, position) index: the newest postings of the account first.
-      q.whereIn('e.entry_id', (sub) => {
-        sub.from(t.postings).select('entry_id').where('account', account);
-        if (before !== undefined) sub.where('position', '<', before);
-      });
+    // By account: from the postings' (account, position) index, newest first, one posting per entry (an entry is
+    // in one currency and names an account once). Otherwise from the entries, by contract or all of them.
+    const q =
+      account === undefined
+        ? this.db(`${t.entries} as e`).select('e.*').orderBy('e.position', 'desc').limit(limit)
+        : this.db(`${t.postings} as p`)
+            .join(`${t.entries} as e`, 'e.entry_id', 'p.entry_id')
+            .where('p.account', account)
+            .select('e.*')
+            .orderBy('p.position', 'desc')
+            .limit(limit);
+    if (before !== undefined) q.where(account === undefined ? 'e.position' : 'p.position', '<', before);
     if (contractId !== undefined) q.where('e.contract_id', contractId);
-    if (before !== undefined) q.where('e.position', '<', before);
     const rows = (await q) as Row[];
     const postings = rows.length
       ? ((await this.db(t.postings)

@@ -169,8 +169,8 @@ export async function saveEscrow(db: Db, t: MoneyTables, s: EscrowState): Promis
   }
 }
 
-export async function loadPayout(db: Db, t: MoneyTables, payoutId: string): Promise<Payout | null> {
-  const row = await db(t.payouts).where('payout_id', payoutId).first();
+export async function loadPayout(db: Db, t: MoneyTables, workerId: string, payoutId: string): Promise<Payout | null> {
+  const row = await db(t.payouts).where({ worker_id: workerId, payout_id: payoutId }).first();
   return row ? payoutFromRow(row) : null;
 }
 
@@ -205,7 +205,7 @@ export async function savePayout(db: Db, t: MoneyTables, p: Payout): Promise<voi
       paid_at: p.paidAt,
       failed_at: p.failedAt,
     })
-    .onConflict('payout_id')
+    .onConflict(['worker_id', 'payout_id'])
     .merge();
 }
 

@@ -47,7 +47,7 @@ export async function createMoneyTables(db: Knex, t: MoneyTables): Promise<void>
         version integer NOT NULL,
         updated_at timestamptz NOT NULL
       );
-      CREATE INDEX IF NOT EXISTS ${t.escrows}_worker ON ${t.escrows} (worker_id) WHERE pending_for_worker_minor > 0;
+      CREATE INDEX IF NOT EXISTS ${t.escrows}_worker ON ${t.escrows} (worker_id, opened_at DESC);
       CREATE TABLE IF NOT EXISTS ${t.milestones} (
         contract_id text NOT NULL,
         milestone_id text NOT NULL,
@@ -113,8 +113,8 @@ export async function createMoneyTables(db: Knex, t: MoneyTables): Promise<void>
       );
       CREATE INDEX IF NOT EXISTS ${t.credits}_history ON ${t.credits} (worker_id, credited_at DESC);
       CREATE TABLE IF NOT EXISTS ${t.payouts} (
-        payout_id text PRIMARY KEY,
         worker_id text NOT NULL,
+        payout_id text NOT NULL,
         amount_minor bigint NOT NULL,
         currency text NOT NULL,
         status text NOT NULL,
@@ -123,7 +123,9 @@ export async function createMoneyTables(db: Knex, t: MoneyTables): Promise<void>
         requested_at timestamptz NOT NULL,
         sent_at timestamptz,
         paid_at timestamptz,
-        failed_at timestamptz
+        failed_at timestamptz,
+        -- With the worker: a payout id may be the worker's own choice (request-payout's payoutId).
+        PRIMARY KEY (worker_id, payout_id)
       );
       CREATE INDEX IF NOT EXISTS ${t.payouts}_history ON ${t.payouts} (worker_id, requested_at DESC);
       CREATE TABLE IF NOT EXISTS ${t.entries} (
