@@ -7,7 +7,7 @@ import { MoneyInvariantError } from './money/errors.js';
 import type { EscrowState } from './money/escrow.js';
 import { isPayoutEvent } from './money/payouts.js';
 import type { MoneyEvent } from './money/postings.js';
-import { isEscrowEvent, moneyStep } from './money/step.js';
+import { isEscrowEvent, isWalletEvent, moneyStep } from './money/step.js';
 import { loadEscrow, loadPayout, saveEscrow, savePayout, writeEntry } from './money/store.js';
 import { createMoneyTables, dropMoneyTables, type MoneyTables, moneyTables } from './money/tables.js';
 
@@ -62,7 +62,8 @@ class MoneyBatch {
   async apply(event: Event): Promise<void> {
     const money = { type: event.eventType, data: event.data } as MoneyEvent;
     if (isEscrowEvent(money)) await this.applyEscrow(event, money);
-    else await this.applyWallet(event, money);
+    else if (isWalletEvent(money)) await this.applyWallet(event, money);
+    // A type added to these topics after this version was written moves nothing here until the model learns it.
   }
 
   async flush(): Promise<void> {

@@ -23,7 +23,17 @@ export const ESCROW_EVENT_TYPES: ReadonlySet<string> = new Set<EscrowEvent['type
   'EscrowRefunded',
 ]);
 
+export const WALLET_EVENT_TYPES: ReadonlySet<string> = new Set<WalletEvent['type']>([
+  'WalletOpened',
+  'WalletCredited',
+  'PayoutRequested',
+  'PayoutSent',
+  'PayoutPaid',
+  'PayoutFailed',
+]);
+
 export const isEscrowEvent = (event: MoneyEvent): event is EscrowEvent => ESCROW_EVENT_TYPES.has(event.type);
+export const isWalletEvent = (event: MoneyEvent): event is WalletEvent => WALLET_EVENT_TYPES.has(event.type);
 
 /** What the read model holds of the event's stream before it. */
 export interface MoneyKnown {

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { EventEnvelope } from '../../../runtime/consumer/types.js';
 import { type Dispute, type EscrowState, escrowTotals, type MilestoneMoney } from './escrow.js';
 import type { Payout } from './payouts.js';
-import type { EntryDraft } from './postings.js';
+import { assertBalanced, type EntryDraft } from './postings.js';
 import type { MoneyTables } from './tables.js';
 
 // The money read model's rows as the pure folds' values and back (escrow.ts, payouts.ts), and the ledger's writes.
@@ -214,7 +214,8 @@ export const entryIdOf = (event: Pick<EventEnvelope, 'streamId' | 'streamVersion
   `${event.streamId}@${event.streamVersion}`;
 
 /**
- * Records the entry, its postings and the balances they change. An entry already there (same event) posts nothing:
+ * Records the entry, its postings and the balances they change; throws (LEDGER_UNBALANCED) for an entry that does
+ * not sum to zero. An entry already there (same event) posts nothing:
  * the runtime's stream versions skip redelivered events before this, so this is the ledger's own guard.
  * Returns whether the entry was new.
  */
@@ -226,6 +227,8 @@ export async function writeEntry(
   },
   entry: EntryDraft,
 ): Promise<boolean> {
+  // Checked again where it is written, whoever built the entry: the ledger never holds an entry that does not balance.
+  assertBalanced(entry, event.eventType);
   const entryId = entryIdOf(event);
   const inserted = await db.raw(
     `INSERT INTO ${t.entries}

@@ -442,6 +442,18 @@ describe('the money read model', () => {
     expect((await queries().ledger({ contractId: c.id, limit: 10 })).entries).toHaveLength(1);
   });
 
+  it('passes over an event type it does not know (added to the topic later) and applies what follows', async () => {
+    const c = contract([1_000]);
+    await apply([
+      c.opened(),
+      event(`escrow-${c.id}`, 'EscrowAudited', { contractId: c.id }),
+      event(`wallet-${c.workerId}`, 'WalletRenamed', { workerId: c.workerId }),
+      c.funded(),
+    ]);
+    expect(await queries().escrow(c.id)).toMatchObject({ status: 'FUNDED', version: 3 });
+    expect(await queries().wallet(c.workerId)).toMatchObject({ accountRef: null, pendingMinor: 1_000 });
+  });
+
   it('keeps the trial balance at zero, the balances table equal to the postings', async () => {
     const trial = await queries().trialBalance();
     expect(trial).toMatchObject({ balanced: true, totalMinor: 0, balancesMatchPostings: true, mismatches: [] });
