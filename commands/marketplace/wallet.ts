@@ -30,8 +30,10 @@ export type Wallet =
       readonly payout: PayoutInFlight | null;
       /** Every release or settlement credited, so a redelivered one credits nothing. */
       readonly credited: readonly string[];
-      /** Payouts that ended (paid or failed), so a late webhook changes nothing. */
-      readonly ended: readonly string[];
+      /** Payouts the bank was paid: a bank may still return one (payout.failed after payout.paid). */
+      readonly paid: readonly { readonly payoutId: string; readonly amountMinor: number }[];
+      /** Payouts that failed: their amount is back, and a late notice changes nothing. */
+      readonly failed: readonly string[];
     };
 
 export type ExistingWallet = Existing<Wallet>;
@@ -95,7 +97,8 @@ export function decideWallet(command: WalletCommand, state: Wallet, { now }: Dec
     case 'RequestPayout': {
       const wallet = mustExist(state, workerId);
       const { payoutId, amountMinor } = command.data;
-      if (wallet.payout?.payoutId === payoutId || wallet.ended.includes(payoutId)) return [];
+      const known = wallet.paid.some((p) => p.payoutId === payoutId) || wallet.failed.includes(payoutId);
+      if (wallet.payout?.payoutId === payoutId || known) return [];
       if (!Number.isSafeInteger(amountMinor) || amountMinor < MIN_PAYOUT_MINOR) {
         throw new DomainError('invalid', 'PAYOUT_TOO_SMALL', `a payout is at least ${MIN_PAYOUT_MINOR} minor units`, {
           amountMinor,
@@ -140,9 +143,12 @@ export function decideWallet(command: WalletCommand, state: Wallet, { now }: Dec
     }
     case 'RecordPayoutFailed': {
       const wallet = mustExist(state, workerId);
-      const payout = inFlight(wallet, command.data.payoutId);
-      if (!payout) return [];
       const { payoutId, reason } = command.data;
+      // In flight, or paid and then returned by the bank: either way its amount comes back, once.
+      const payout = wallet.failed.includes(payoutId)
+        ? null
+        : (inFlight(wallet, payoutId) ?? wallet.paid.find((p) => p.payoutId === payoutId) ?? null);
+      if (!payout) return [];
       return [
         { type: 'PayoutFailed', data: { workerId, payoutId, amountMinor: payout.amountMinor, reason, failedAt: at } },
       ];
@@ -153,7 +159,17 @@ export function decideWallet(command: WalletCommand, state: Wallet, { now }: Dec
 export function evolveWallet(state: Wallet, event: WalletEvent): Wallet {
   if (event.type === 'WalletOpened') {
     const { workerId, accountRef, currency } = event.data;
-    return { status: 'OPEN', workerId, accountRef, currency, availableMinor: 0, payout: null, credited: [], ended: [] };
+    return {
+      status: 'OPEN',
+      workerId,
+      accountRef,
+      currency,
+      availableMinor: 0,
+      payout: null,
+      credited: [],
+      paid: [],
+      failed: [],
+    };
   }
   if (state.status === 'none') return state;
   switch (event.type) {
@@ -175,15 +191,23 @@ export function evolveWallet(state: Wallet, event: WalletEvent): Wallet {
       return state.payout
         ? { ...state, payout: { ...state.payout, status: 'SENT', payoutRef: event.data.payoutRef } }
         : state;
-    case 'PayoutPaid':
-      return { ...state, payout: null, ended: [...state.ended, event.data.payoutId] };
-    case 'PayoutFailed':
+    case 'PayoutPaid': {
+      const { payoutId, amountMinor } = event.data;
       return {
         ...state,
-        availableMinor: state.availableMinor + event.data.amountMinor,
-        payout: null,
-        ended: [...state.ended, event.data.payoutId],
+        payout: state.payout?.payoutId === payoutId ? null : state.payout,
+        paid: [...state.paid, { payoutId, amountMinor }],
       };
+    }
+    case 'PayoutFailed': {
+      const { payoutId, amountMinor } = event.data;
+      return {
+        ...state,
+        availableMinor: state.availableMinor + amountMinor,
+        payout: state.payout?.payoutId === payoutId ? null : state.payout,
+        failed: [...state.failed, payoutId],
+      };
+    }
   }
 }
 
