@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applicationIdFor } from '../../commands/marketplace/application.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startContract } from '../support/marketplace/contracts.js';
 import {
   applyBody,
   asAdmin,
@@ -14,8 +15,8 @@ import {
   workerProfileBody,
 } from '../support/marketplace/fixtures.js';
 
-// The marketplace's commands through the gateway (no projector, no saga: the accept-application process has its
-// own test). Every refusal is a 4xx with a stable code and appends nothing.
+// The marketplace's commands through the gateway (no projector, no saga: the accept-application and escrow
+// processes have their own tests). Every refusal is a 4xx with a stable code and appends nothing.
 
 let gw: TestGateway;
 let jobId: string;
@@ -33,7 +34,7 @@ beforeAll(async () => {
 });
 afterAll(() => gw?.close());
 
-/** A contract made as the accept-application process makes it (its saga is not running here). */
+/** A contract made as the accept-application process makes it (its saga is not running here): FUNDING. */
 async function makeContract(): Promise<string> {
   const job = idOf((await gw.post('/commands/marketplace/post-job', jobBody(), asHirer())).body, 'job');
   const app = idOf((await gw.post('/commands/marketplace/apply', applyBody(job), asWorker())).body, 'application');
@@ -106,6 +107,17 @@ describe('POST /commands/marketplace/*', () => {
 
   it('walks a contract through its milestones to COMPLETED and takes one review from each side', async () => {
     const contractId = await makeContract();
+    // Not before its escrow is funded: then the escrow process starts it, as here.
+    const early = await gw.post(
+      '/commands/marketplace/submit-milestone',
+      { contractId, milestoneId: 'm1' },
+      asWorker(),
+    );
+    expect(early).toMatchObject({
+      status: 409,
+      body: { error: { code: 'CONTRACT_NOT_ACTIVE', details: { status: 'FUNDING' } } },
+    });
+    await startContract(gw.running.write, contractId);
     for (const milestoneId of ['m1', 'm2', 'm3']) {
       expect(
         (await gw.post('/commands/marketplace/submit-milestone', { contractId, milestoneId }, asWorker())).status,

@@ -21,7 +21,20 @@ const review = (by: string, rating = 5, text = 'great') => ({
   data: { contractId: CONTRACT_ID, by, rating, text },
 });
 
-const active = () => given(contractDecider, [contractCreated]);
+const start = { type: 'StartContract' as const, data: { contractId: CONTRACT_ID } };
+const endUnfunded = { type: 'EndUnfundedContract' as const, data: { contractId: CONTRACT_ID, reason: 'not funded' } };
+
+/** Made, waiting for its escrow to be funded. */
+const funding = () => given(contractDecider, [contractCreated]);
+/** Started as the escrow process starts it once the money is held. */
+const active = () =>
+  funding()
+    .when(start, ctx)
+    .thenDecidesMatching([{ type: 'ContractStarted' }]);
+const notStarted = () =>
+  funding()
+    .when(endUnfunded, ctx)
+    .thenDecidesMatching([{ type: 'ContractNotStarted' }]);
 const completed = () =>
   ['m1', 'm2', 'm3'].reduce(
     (g, m) =>
@@ -36,6 +49,91 @@ const completed = () =>
   );
 
 describe('Contract decider', () => {
+  it('is made FUNDING and starts ACTIVE once, with the parties and the amount', () => {
+    funding().thenStateMatches({ status: 'FUNDING', milestones: [{ status: 'PENDING' }, {}, {}] });
+    funding()
+      .when(start, ctx)
+      .thenDecides([
+        {
+          type: 'ContractStarted',
+          data: {
+            contractId: CONTRACT_ID,
+            hirerId: HIRER,
+            workerId: WORKER,
+            amountMinor: 200_000,
+            currency: 'EUR',
+            startedAt: NOW.toISOString(),
+          },
+        },
+      ])
+      .thenStateMatches({ status: 'ACTIVE' })
+      .when(start, ctx)
+      .thenNothing();
+    given(contractDecider).when(start, ctx).thenRefuses('not_found', 'CONTRACT_NOT_FOUND');
+  });
+
+  it('refuses work on a contract still FUNDING', () => {
+    funding()
+      .when(submit('m1'), ctx)
+      .thenRefuses('conflict', 'CONTRACT_NOT_ACTIVE')
+      .withDetails({ contractId: CONTRACT_ID, status: 'FUNDING' });
+  });
+
+  it('ends NOT_STARTED only from FUNDING, and never starts after that', () => {
+    const ended = notStarted()
+      .thenStateMatches({ status: 'NOT_STARTED' })
+      .when(endUnfunded, ctx)
+      .thenNothing()
+      .when(start, ctx)
+      .thenNothing();
+    ended.when(submit('m1'), ctx).thenRefuses('conflict', 'CONTRACT_NOT_ACTIVE');
+    active().when(endUnfunded, ctx).thenNothing();
+    completed().when(endUnfunded, ctx).thenNothing();
+    funding()
+      .when(cancel(HIRER), ctx)
+      .thenDecidesMatching([{ type: 'ContractCancelled' }])
+      .when(endUnfunded, ctx)
+      .thenNothing();
+  });
+
+  it('is cancelled at once by either party while FUNDING; a contract NOT_STARTED is not cancellable', () => {
+    for (const by of [HIRER, WORKER]) {
+      funding()
+        .when(cancel(by), ctx)
+        .thenDecidesMatching([
+          { type: 'ContractCancelled', data: { cancelledBy: by, approvedMinor: 0, unapprovedMinor: 200_000 } },
+        ])
+        .thenStateMatches({ status: 'CANCELLED' });
+    }
+    notStarted()
+      .when(cancel(HIRER), ctx)
+      .thenRefuses('conflict', 'CONTRACT_NOT_CANCELLABLE')
+      .withDetails({ contractId: CONTRACT_ID, status: 'NOT_STARTED' });
+    notStarted().when(cancel('admin-1', true), ctx).thenRefuses('conflict', 'CONTRACT_NOT_CANCELLABLE');
+  });
+
+  it('is approved automatically by the escrow process without the hirer, only once submitted and ACTIVE', () => {
+    const autoApprove = (milestoneId: string) => ({
+      type: 'ApproveMilestone' as const,
+      data: { contractId: CONTRACT_ID, milestoneId, by: 'saga:marketplace-escrow', auto: true },
+    });
+    active()
+      .when(submit('m1'), ctx)
+      .thenDecidesMatching([{ type: 'MilestoneSubmitted' }])
+      .when(autoApprove('m1'), ctx)
+      .thenDecidesMatching([{ type: 'MilestoneApproved', data: { milestoneId: 'm1', amountMinor: 50_000 } }])
+      .when(autoApprove('m1'), ctx)
+      .thenNothing();
+    active().when(autoApprove('m1'), ctx).thenRefuses('conflict', 'MILESTONE_NOT_SUBMITTED');
+    funding().when(autoApprove('m1'), ctx).thenRefuses('conflict', 'CONTRACT_NOT_ACTIVE');
+    // Without `auto` the same caller is no hirer.
+    active()
+      .when(submit('m1'), ctx)
+      .thenDecidesMatching([{ type: 'MilestoneSubmitted' }])
+      .when(approve('m1', 'saga:marketplace-escrow'), ctx)
+      .thenRefuses('forbidden', 'ONLY_HIRER');
+  });
+
   it('completes when the last milestone is approved', () => {
     completed().thenStateMatches({ status: 'COMPLETED', completedAt: NOW.toISOString() });
   });

@@ -165,6 +165,9 @@ describe('Job decider — properties', () => {
 });
 
 describe('Contract decider — properties', () => {
+  const startContract: ContractCommand = { type: 'StartContract', data: { contractId: CONTRACT_ID } };
+  /** Statuses a contract never leaves. */
+  const FINAL_CONTRACT_STATUSES: readonly string[] = ['COMPLETED', 'CANCELLED', 'NOT_STARTED'];
   const parties = [HIRER, WORKER, 'stranger'];
   const milestoneIds = ['m1', 'm2', 'm3'];
   const command: fc.Arbitrary<ContractCommand> = fc.oneof(
@@ -174,10 +177,11 @@ describe('Contract decider — properties', () => {
         data: { contractId: CONTRACT_ID, milestoneId: m, note: '', by },
       }),
     ),
-    fc.record({ m: fc.constantFrom(...milestoneIds), by: fc.constantFrom(...parties) }).map(
-      ({ m, by }): ContractCommand => ({
+    // `auto`: the escrow process's approval after the review period, which names no hirer.
+    fc.record({ m: fc.constantFrom(...milestoneIds), by: fc.constantFrom(...parties), auto: fc.boolean() }).map(
+      ({ m, by, auto }): ContractCommand => ({
         type: 'ApproveMilestone',
-        data: { contractId: CONTRACT_ID, milestoneId: m, by },
+        data: { contractId: CONTRACT_ID, milestoneId: m, by, ...(auto ? { auto } : {}) },
       }),
     ),
     fc.record({ m: fc.constantFrom(...milestoneIds), by: fc.constantFrom(...parties) }).map(
@@ -198,6 +202,9 @@ describe('Contract decider — properties', () => {
         data: { contractId: CONTRACT_ID, by, rating, text: 't' },
       }),
     ),
+    // The escrow process's: the money is held, or it never came.
+    fc.constant<ContractCommand>(startContract),
+    fc.constant<ContractCommand>({ type: 'EndUnfundedContract', data: { contractId: CONTRACT_ID, reason: 'r' } }),
   );
   // Amounts of 1..3 milestones; the contract amount is their sum, as acceptance makes it.
   const created = fc.array(fc.integer({ min: 1, max: 1_000_000 }), { minLength: 3, maxLength: 3 }).map((amounts) => {
@@ -209,14 +216,22 @@ describe('Contract decider — properties', () => {
   // Time moves on a day per command, so some reviews fall after the 14-day window.
   const ctx = (i: number) => ({ now: new Date(NOW.getTime() + i * 86_400_000) });
   const start = (event: ContractEvent): Contract => contractDecider.evolve(contractDecider.initialState(), event);
-  const completion = milestoneIds.flatMap((m): ContractCommand[] => [
-    { type: 'SubmitMilestone', data: { contractId: CONTRACT_ID, milestoneId: m, note: '', by: WORKER } },
-    { type: 'ApproveMilestone', data: { contractId: CONTRACT_ID, milestoneId: m, by: HIRER } },
-  ]);
-  // Half the runs complete the contract first, so the review and terminal-state properties see completed ones.
+  // The contract is made FUNDING: the escrow process starts it, then the work completes it.
+  const completion: ContractCommand[] = [
+    startContract,
+    ...milestoneIds.flatMap((m): ContractCommand[] => [
+      { type: 'SubmitMilestone', data: { contractId: CONTRACT_ID, milestoneId: m, note: '', by: WORKER } },
+      { type: 'ApproveMilestone', data: { contractId: CONTRACT_ID, milestoneId: m, by: HIRER } },
+    ]),
+  ];
+  // A third of the runs complete the contract first, so the review and terminal-state properties see completed
+  // ones; a third start it first, so the work commands meet an ACTIVE one; the rest begin FUNDING, where a
+  // random StartContract or EndUnfundedContract decides which way it goes.
   const commands = fc
-    .tuple(fc.boolean(), fc.array(command, { maxLength: 40 }))
-    .map(([completeFirst, rest]) => (completeFirst ? [...completion, ...rest] : rest));
+    .tuple(fc.constantFrom('complete', 'start', 'funding'), fc.array(command, { maxLength: 40 }))
+    .map(([prefix, rest]) =>
+      prefix === 'complete' ? [...completion, ...rest] : prefix === 'start' ? [startContract, ...rest] : rest,
+    );
 
   it('keeps the milestones summing to the contract amount, and a cancellation splitting it exactly', () => {
     fc.assert(
@@ -254,20 +269,53 @@ describe('Contract decider — properties', () => {
     expect(reviews, 'no run made a review: the property checked nothing').toBeGreaterThan(0);
   });
 
-  it('never changes the status of a completed or cancelled contract', () => {
+  it('never changes the status of a completed, cancelled or not-started contract', () => {
+    const seen = new Set<string>();
     fc.assert(
       fc.property(created, commands, (event, commands) => {
         for (const s of run(contractDecider, start(event), commands, ctx)) {
-          if (s.before.status === 'COMPLETED' || s.before.status === 'CANCELLED') {
+          if (FINAL_CONTRACT_STATUSES.includes(s.before.status)) {
+            seen.add(s.before.status);
             expect(s.after.status).toBe(s.before.status);
           }
         }
       }),
     );
+    expect([...seen].sort(), 'some final status was never reached: the property checked it nothing').toEqual(
+      [...FINAL_CONTRACT_STATUSES].sort(),
+    );
+  });
+
+  it('takes work only on an ACTIVE contract, starts it only from FUNDING and ends it unfunded only from there', () => {
+    const counts = { work: 0, started: 0, notStarted: 0 };
+    fc.assert(
+      fc.property(created, commands, (event, commands) => {
+        for (const s of run(contractDecider, start(event), commands, ctx)) {
+          for (const e of s.events) {
+            if (e.type === 'MilestoneSubmitted' || e.type === 'MilestoneChangesRequested') {
+              expect(s.before.status).toBe('ACTIVE');
+              counts.work++;
+            }
+            if (e.type === 'MilestoneApproved') expect(s.before.status).toBe('ACTIVE');
+            if (e.type === 'ContractStarted') {
+              expect(s.before.status).toBe('FUNDING');
+              counts.started++;
+            }
+            if (e.type === 'ContractNotStarted') {
+              expect(s.before.status).toBe('FUNDING');
+              counts.notStarted++;
+            }
+          }
+        }
+      }),
+    );
+    for (const [what, n] of Object.entries(counts)) expect(n, `no run showed ${what}: vacuous`).toBeGreaterThan(0);
   });
 
   it('completes along the prefix the runs above use (the properties are not vacuous)', () => {
     const steps = run(contractDecider, start(contractCreated), completion, ctx);
+    // Every step of the prefix decided something: none was refused and skipped.
+    expect(steps.map((s) => s.events.length > 0)).toEqual(completion.map(() => true));
     expect(steps.at(-1)?.after.status).toBe('COMPLETED');
   });
 });
