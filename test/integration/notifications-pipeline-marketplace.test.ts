@@ -6,6 +6,7 @@ import { activeVersion } from '../../projections/runtime/versions.js';
 import { NotificationQueries } from '../../queries/identity/notifications.js';
 import { startSagas } from '../../sagas/main.js';
 import { ledgerCli } from '../support/cli.js';
+import { startContract } from '../support/marketplace/contracts.js';
 import { applyBody, jobBody, threeMilestones } from '../support/marketplace/fixtures.js';
 import { ctx } from '../support/ordering.js';
 import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
@@ -76,10 +77,13 @@ describe('marketplace notifications through the real pipeline', () => {
     otherApplicationId = other.streamId.replace(/^application-/, '');
     await m.shortlistApplication({ applicationId: contractId }, as(hirerId, 'hirer'));
     await m.acceptApplication({ applicationId: contractId, milestones: threeMilestones() }, as(hirerId, 'hirer'));
+    // The accept-application process makes the contract FUNDING; the escrow process would start it once the money
+    // is held (no payment provider here): started as it would be, then seen ACTIVE by the read side.
+    await startContract(sys.write, contractId);
     await waitUntil(
       async () => (await sys.read.marketplace.work.contract(contractId))?.status === 'ACTIVE' || undefined,
       30_000,
-      'the contract made by the accept-application process',
+      'the contract made by the accept-application process, started',
     );
     for (const milestoneId of ['m1', 'm2', 'm3']) {
       await m.submitMilestone({ contractId, milestoneId, note: '' }, as(workerId, 'worker'));

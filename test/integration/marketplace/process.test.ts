@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostJobInput, WorkerProfileInput } from '../../../commands/marketplace/handlers.js';
 import { startSagas } from '../../../sagas/main.js';
+import { startContract } from '../../support/marketplace/contracts.js';
 import { applyBody, jobBody, threeMilestones, workerProfileBody } from '../../support/marketplace/fixtures.js';
 import { startTestSystem, type TestSystem, waitUntil } from '../../support/system.js';
 
@@ -43,7 +44,8 @@ describe('the accept-application process', () => {
     const second = again.streamId.replace(/^application-/, '');
     await m.acceptApplication({ applicationId: second, milestones: threeMilestones() }, as('h-1', 'hirer'));
     await waitUntil(
-      async () => (await sys.read.marketplace.work.contract(second))?.status === 'ACTIVE' || undefined,
+      // Made FUNDING: it waits for its escrow to be funded (the escrow process's, not this test's).
+      async () => (await sys.read.marketplace.work.contract(second))?.status === 'FUNDING' || undefined,
       30_000,
       'the second acceptance to make its contract',
     );
@@ -65,11 +67,8 @@ describe('moderation', () => {
       '',
     );
     await m.acceptApplication({ applicationId: contractId, milestones: threeMilestones() }, as('h-9', 'hirer'));
-    await waitUntil(
-      async () => (await sys.read.marketplace.work.contract(contractId)) ?? undefined,
-      30_000,
-      'the contract',
-    );
+    // The contract is made by the accept-application process; the escrow process would start it once funded.
+    await startContract(sys.write, contractId);
     for (const milestoneId of ['m1', 'm2', 'm3']) {
       await m.submitMilestone({ contractId, milestoneId, note: '' }, as('w-9', 'worker'));
       await m.approveMilestone({ contractId, milestoneId }, as('h-9', 'hirer'));
