@@ -240,147 +240,159 @@ export class MoneyQueries {
     return moneyTables(await this.version());
   }
 
+  /**
+   * The reads of one view from one snapshot: the projector updates an escrow's row and its milestones in one
+   * transaction, and separate reads could see the milestones after it and the totals before it.
+   */
+  private snapshot<T>(read: (db: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.db.transaction(read, { isolationLevel: 'repeatable read', readOnly: true });
+  }
+
   /** The worker's wallet, or null when nothing of theirs is known (no wallet, no escrow, no posting). */
   async wallet(workerId: string): Promise<WalletView | null> {
-    const t = await this.tables();
-    const [wallet, latestEscrow] = await Promise.all([
-      this.db(t.wallets).where('worker_id', workerId).first(),
-      this.db(t.escrows).where('worker_id', workerId).orderBy('opened_at', 'desc').first('currency'),
-    ]);
-    const currency = (wallet?.currency as string | null) ?? (latestEscrow?.currency as string | undefined) ?? null;
-    if (!wallet && !latestEscrow) return null;
-    const own = [
-      accounts.wallet(workerId),
-      accounts.inTransit(workerId),
-      accounts.payoutsInFlight(workerId),
-      accounts.bank(workerId),
-    ];
-    const [balances, pending, inFlight, credits, payouts] = await Promise.all([
-      this.db(t.balances)
-        .whereIn('account', own)
-        .where('currency', currency ?? ''),
-      this.db(t.escrows)
-        .where({ worker_id: workerId, currency: currency ?? '' })
-        .where('pending_for_worker_minor', '>', 0)
-        .sum({ n: 'pending_for_worker_minor' })
-        .first(),
-      this.db(t.payouts)
-        .where('worker_id', workerId)
-        .whereIn('status', ['REQUESTED', 'SENT'])
-        .orderBy('requested_at', 'desc')
-        .first(),
-      this.db(t.credits).where('worker_id', workerId).orderBy('credited_at', 'desc').limit(HISTORY_LIMIT),
-      this.db(t.payouts).where('worker_id', workerId).orderBy('requested_at', 'desc').limit(HISTORY_LIMIT),
-    ]);
-    const balanceOf = (account: string) => num((balances as Row[]).find((b) => b.account === account)?.balance_minor);
-    const history: WalletHistoryItem[] = [
-      ...(credits as Row[]).map(
-        (c): WalletHistoryItem => ({
-          kind: 'credit',
-          at: iso(c.credited_at)!,
-          sourceId: c.source_id as string,
-          contractId: c.contract_id as string,
-          milestoneId: c.milestone_id as string,
-          amountMinor: num(c.amount_minor),
-          currency: c.currency as string,
+    return this.snapshot(async (db) => {
+      const t = await this.tables();
+      const [wallet, latestEscrow] = await Promise.all([
+        db(t.wallets).where('worker_id', workerId).first(),
+        db(t.escrows).where('worker_id', workerId).orderBy('opened_at', 'desc').first('currency'),
+      ]);
+      const currency = (wallet?.currency as string | null) ?? (latestEscrow?.currency as string | undefined) ?? null;
+      if (!wallet && !latestEscrow) return null;
+      const own = [
+        accounts.wallet(workerId),
+        accounts.inTransit(workerId),
+        accounts.payoutsInFlight(workerId),
+        accounts.bank(workerId),
+      ];
+      const [balances, pending, inFlight, credits, payouts] = await Promise.all([
+        db(t.balances)
+          .whereIn('account', own)
+          .where('currency', currency ?? ''),
+        db(t.escrows)
+          .where({ worker_id: workerId, currency: currency ?? '' })
+          .where('pending_for_worker_minor', '>', 0)
+          .sum({ n: 'pending_for_worker_minor' })
+          .first(),
+        db(t.payouts)
+          .where('worker_id', workerId)
+          .whereIn('status', ['REQUESTED', 'SENT'])
+          .orderBy('requested_at', 'desc')
+          .first(),
+        db(t.credits).where('worker_id', workerId).orderBy('credited_at', 'desc').limit(HISTORY_LIMIT),
+        db(t.payouts).where('worker_id', workerId).orderBy('requested_at', 'desc').limit(HISTORY_LIMIT),
+      ]);
+      const balanceOf = (account: string) => num((balances as Row[]).find((b) => b.account === account)?.balance_minor);
+      const history: WalletHistoryItem[] = [
+        ...(credits as Row[]).map(
+          (c): WalletHistoryItem => ({
+            kind: 'credit',
+            at: iso(c.credited_at)!,
+            sourceId: c.source_id as string,
+            contractId: c.contract_id as string,
+            milestoneId: c.milestone_id as string,
+            amountMinor: num(c.amount_minor),
+            currency: c.currency as string,
+          }),
+        ),
+        ...(payouts as Row[]).map((p): WalletHistoryItem => {
+          const view = payoutView(p);
+          return { kind: 'payout', at: view.requestedAt, ...view };
         }),
-      ),
-      ...(payouts as Row[]).map((p): WalletHistoryItem => {
-        const view = payoutView(p);
-        return { kind: 'payout', at: view.requestedAt, ...view };
-      }),
-    ];
-    history.sort((a, b) => (a.at === b.at ? 0 : a.at < b.at ? 1 : -1));
-    return {
-      workerId,
-      accountRef: (wallet?.account_ref as string | null) ?? null,
-      currency,
-      openedAt: iso(wallet?.opened_at),
-      availableMinor: balanceOf(accounts.wallet(workerId)),
-      pendingMinor: num((pending as Row | undefined)?.n),
-      inTransitMinor: balanceOf(accounts.inTransit(workerId)),
-      inFlightMinor: balanceOf(accounts.payoutsInFlight(workerId)),
-      paidOutMinor: balanceOf(accounts.bank(workerId)),
-      payoutInFlight: inFlight ? payoutView(inFlight) : null,
-      history: history.slice(0, HISTORY_LIMIT),
-    };
+      ];
+      history.sort((a, b) => (a.at === b.at ? 0 : a.at < b.at ? 1 : -1));
+      return {
+        workerId,
+        accountRef: (wallet?.account_ref as string | null) ?? null,
+        currency,
+        openedAt: iso(wallet?.opened_at),
+        availableMinor: balanceOf(accounts.wallet(workerId)),
+        pendingMinor: num((pending as Row | undefined)?.n),
+        inTransitMinor: balanceOf(accounts.inTransit(workerId)),
+        inFlightMinor: balanceOf(accounts.payoutsInFlight(workerId)),
+        paidOutMinor: balanceOf(accounts.bank(workerId)),
+        payoutInFlight: inFlight ? payoutView(inFlight) : null,
+        history: history.slice(0, HISTORY_LIMIT),
+      };
+    });
   }
 
   /** The contract's escrow with its milestones' money and its disputes, or null before EscrowOpened. */
   async escrow(contractId: string): Promise<EscrowView | null> {
-    const t = await this.tables();
-    const row = await this.db(t.escrows).where('contract_id', contractId).first();
-    if (!row) return null;
-    const [milestones, disputes, evidence] = await Promise.all([
-      this.db(t.milestones).where('contract_id', contractId).orderBy('position'),
-      this.db(t.disputes)
-        .where('contract_id', contractId)
-        .orderBy([{ column: 'opened_at' }, { column: 'milestone_id' }]),
-      this.db(t.evidence).where('contract_id', contractId).orderBy('stream_version'),
-    ]);
-    return {
-      contractId,
-      hirerId: row.hirer_id,
-      workerId: row.worker_id,
-      currency: row.currency,
-      amountMinor: num(row.amount_minor),
-      feeBps: row.fee_bps,
-      status: row.status,
-      fundingAttempts: row.funding_attempts,
-      lastDeclineReason: row.last_decline_reason,
-      chargeRef: row.charge_ref,
-      fundBy: iso(row.fund_by)!,
-      openedAt: iso(row.opened_at)!,
-      fundedAt: iso(row.funded_at),
-      closedAt: iso(row.closed_at),
-      totals: {
-        fundedMinor: num(row.funded_minor),
-        heldMinor: num(row.held_minor),
-        releasedMinor: num(row.released_minor),
-        refundedMinor: num(row.refunded_minor),
-        feesMinor: num(row.fees_minor),
-      },
-      milestones: (milestones as Row[]).map((m) => ({
-        milestoneId: m.milestone_id as string,
-        position: m.position as number,
-        amountMinor: num(m.amount_minor),
-        state: m.state as MilestoneMoneyState,
-        releaseId: m.release_id as string | null,
-        grossMinor: num(m.gross_minor),
-        feeMinor: num(m.fee_minor),
-        netMinor: num(m.net_minor),
-        refundId: m.refund_id as string | null,
-        refundedMinor: num(m.refunded_minor),
-        transferRef: m.transfer_ref as string | null,
-        refundRef: m.refund_ref as string | null,
-        updatedAt: iso(m.updated_at)!,
-      })),
-      disputes: (disputes as Row[]).map((d) => ({
-        milestoneId: d.milestone_id as string,
-        status: d.status as DisputeStatus,
-        openedBy: d.opened_by as string,
-        reason: d.reason as string,
-        heldMinor: num(d.held_minor),
-        openedAt: iso(d.opened_at)!,
-        resolution:
-          d.resolved_by == null
-            ? null
-            : {
-                resolvedBy: d.resolved_by as string,
-                workerMinor: num(d.worker_minor),
-                hirerRefundMinor: num(d.hirer_refund_minor),
-                feeMinor: num(d.fee_minor),
-                note: d.resolution_note as string,
-                resolvedAt: iso(d.resolved_at)!,
-              },
-        settledAt: iso(d.settled_at),
-        evidence: (evidence as Row[])
-          .filter((e) => e.milestone_id === d.milestone_id)
-          .map((e) => ({ addedBy: e.added_by as string, note: e.note as string, addedAt: iso(e.added_at)! })),
-      })),
-      version: row.version,
-      updatedAt: iso(row.updated_at)!,
-    };
+    return this.snapshot(async (db) => {
+      const t = await this.tables();
+      const row = await db(t.escrows).where('contract_id', contractId).first();
+      if (!row) return null;
+      const [milestones, disputes, evidence] = await Promise.all([
+        db(t.milestones).where('contract_id', contractId).orderBy('position'),
+        db(t.disputes)
+          .where('contract_id', contractId)
+          .orderBy([{ column: 'opened_at' }, { column: 'milestone_id' }]),
+        db(t.evidence).where('contract_id', contractId).orderBy('stream_version'),
+      ]);
+      return {
+        contractId,
+        hirerId: row.hirer_id,
+        workerId: row.worker_id,
+        currency: row.currency,
+        amountMinor: num(row.amount_minor),
+        feeBps: row.fee_bps,
+        status: row.status,
+        fundingAttempts: row.funding_attempts,
+        lastDeclineReason: row.last_decline_reason,
+        chargeRef: row.charge_ref,
+        fundBy: iso(row.fund_by)!,
+        openedAt: iso(row.opened_at)!,
+        fundedAt: iso(row.funded_at),
+        closedAt: iso(row.closed_at),
+        totals: {
+          fundedMinor: num(row.funded_minor),
+          heldMinor: num(row.held_minor),
+          releasedMinor: num(row.released_minor),
+          refundedMinor: num(row.refunded_minor),
+          feesMinor: num(row.fees_minor),
+        },
+        milestones: (milestones as Row[]).map((m) => ({
+          milestoneId: m.milestone_id as string,
+          position: m.position as number,
+          amountMinor: num(m.amount_minor),
+          state: m.state as MilestoneMoneyState,
+          releaseId: m.release_id as string | null,
+          grossMinor: num(m.gross_minor),
+          feeMinor: num(m.fee_minor),
+          netMinor: num(m.net_minor),
+          refundId: m.refund_id as string | null,
+          refundedMinor: num(m.refunded_minor),
+          transferRef: m.transfer_ref as string | null,
+          refundRef: m.refund_ref as string | null,
+          updatedAt: iso(m.updated_at)!,
+        })),
+        disputes: (disputes as Row[]).map((d) => ({
+          milestoneId: d.milestone_id as string,
+          status: d.status as DisputeStatus,
+          openedBy: d.opened_by as string,
+          reason: d.reason as string,
+          heldMinor: num(d.held_minor),
+          openedAt: iso(d.opened_at)!,
+          resolution:
+            d.resolved_by == null
+              ? null
+              : {
+                  resolvedBy: d.resolved_by as string,
+                  workerMinor: num(d.worker_minor),
+                  hirerRefundMinor: num(d.hirer_refund_minor),
+                  feeMinor: num(d.fee_minor),
+                  note: d.resolution_note as string,
+                  resolvedAt: iso(d.resolved_at)!,
+                },
+          settledAt: iso(d.settled_at),
+          evidence: (evidence as Row[])
+            .filter((e) => e.milestone_id === d.milestone_id)
+            .map((e) => ({ addedBy: e.added_by as string, note: e.note as string, addedAt: iso(e.added_at)! })),
+        })),
+        version: row.version,
+        updatedAt: iso(row.updated_at)!,
+      };
+    });
   }
 
   /** Ledger entries with their postings, newest first, by account and/or contract; keyset-paged on position. */
