@@ -98,7 +98,11 @@ export type EscrowCommand =
       type: 'RecordDisputeSettled';
       data: { contractId: string; milestoneId: string; transferRef: string | null; refundRef: string | null };
     }
-  | { type: 'StartRefund'; data: { contractId: string; refundId: string; reason: string } }
+  /** Refunds those of `milestoneIds` whose money is still HELD (an approved one is the worker's: never listed). */
+  | {
+      type: 'StartRefund';
+      data: { contractId: string; refundId: string; milestoneIds: readonly string[]; reason: string };
+    }
   | { type: 'RecordRefunded'; data: { contractId: string; refundId: string; refundRef: string } };
 
 /** The platform's fee on an amount the worker receives: rounded down, so the worker is never short a minor unit. */
@@ -370,7 +374,8 @@ export function decideEscrow(command: EscrowCommand, state: Escrow, { now }: Dec
     case 'StartRefund': {
       const escrow = mustExist(state, contractId);
       if (escrow.milestones.some((m) => m.refundId === command.data.refundId)) return [];
-      const held = escrow.status === 'FUNDED' ? escrow.milestones.filter((m) => m.status === 'HELD') : [];
+      const wanted = new Set(command.data.milestoneIds);
+      const held = escrow.milestones.filter((m) => m.status === 'HELD' && wanted.has(m.milestoneId));
       if (held.length === 0) return [];
       return [
         {
