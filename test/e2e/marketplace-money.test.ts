@@ -5,7 +5,7 @@ import type { Role } from '../../runtime/roles.js';
 import { startSagas } from '../../sagas/main.js';
 import { uniqueSuffix } from '../support/env.js';
 import { baseUrlOf } from '../support/gateway.js';
-import { applyBody, idOf, jobBody, threeMilestones } from '../support/marketplace/fixtures.js';
+import { marketplaceHttp, milestoneStates, type Parties } from '../support/marketplace/http.js';
 import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
 
 // Issue 16's paths through HTTP on the real stack, with the escrow and payout processes and the Stripe-compatible
@@ -44,72 +44,15 @@ afterAll(async () => {
   await sys?.close();
 });
 
-const token = (accountId: string, role: Role) => gateway.tokens.accessToken({ accountId, role });
-
-async function post(path: string, body: unknown, as: string) {
-  const res = await fetch(`${base}/commands/marketplace/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${as}` },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-async function get(path: string, as: string) {
-  const res = await fetch(`${base}/queries/marketplace/${path}`, { headers: { authorization: `Bearer ${as}` } });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const http = () => marketplaceHttp(base, gateway.tokens);
+const token = (accountId: string, role: Role) => http().token(accountId, role);
+const post = (path: string, body: unknown, as: string) => http().post(path, body, as);
+const get = (path: string, as: string) => http().get(path, as);
 const eventually = (path: string, as: string, ok: (body: Record<string, unknown>) => boolean, what: string) =>
-  waitUntil(
-    async () => {
-      const res = await get(path, as);
-      return res.status === 200 && ok(res.body) ? res.body : undefined;
-    },
-    30_000,
-    what,
-  );
-
-interface Parties {
-  readonly hirer: string;
-  readonly worker: string;
-  readonly workerId: string;
-  readonly contractId: string;
-}
-
-/** A hirer, a worker and a contract between them in FUNDING (posted, applied, accepted). */
-async function contractInFunding(): Promise<Parties> {
-  const suffix = uniqueSuffix();
-  const hirer = token(`hirer-${suffix}`, 'hirer');
-  const workerId = `worker-${suffix}`;
-  const worker = token(workerId, 'worker');
-  const posted = await post('post-job', jobBody(), hirer);
-  expect(posted.status).toBe(201);
-  const applied = await post('apply', applyBody(idOf(posted.body, 'job')), worker);
-  expect(applied.status).toBe(201);
-  const contractId = idOf(applied.body, 'application');
-  expect(
-    (await post('accept-application', { applicationId: contractId, milestones: threeMilestones() }, hirer)).status,
-  ).toBe(200);
-  await eventually(`contracts/${contractId}`, hirer, (c) => c.status === 'FUNDING', 'the contract in FUNDING');
-  return { hirer, worker, workerId, contractId };
-}
-
-async function activeContract(): Promise<Parties> {
-  const p = await contractInFunding();
-  await eventually(`contracts/${p.contractId}/escrow`, p.hirer, () => true, 'the escrow opened');
-  const funded = await post('fund-contract', { contractId: p.contractId, paymentMethod: '4242424242424242' }, p.hirer);
-  expect(funded.status).toBe(200);
-  await eventually(`contracts/${p.contractId}`, p.hirer, (c) => c.status === 'ACTIVE', 'the contract ACTIVE');
-  return p;
-}
-
+  http().eventually(path, as, ok, what);
+const activeContract = () => http().activeContract();
+const deliverAndApprove = (p: Parties, milestoneId: string) => http().deliverAndApprove(p, milestoneId);
 const milestoneIds = ['m1', 'm2', 'm3'];
-const milestoneStates = (escrow: Record<string, unknown>) =>
-  (escrow.milestones as { milestoneId: string; state: string }[]).map((m) => m.state);
-
-async function deliverAndApprove(p: Parties, milestoneId: string) {
-  expect((await post('submit-milestone', { contractId: p.contractId, milestoneId }, p.worker)).status).toBe(200);
-  expect((await post('approve-milestone', { contractId: p.contractId, milestoneId }, p.hirer)).status).toBe(200);
-}
 
 const admin = () => token('admin-1', 'admin');
 

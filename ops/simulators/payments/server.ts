@@ -42,6 +42,11 @@ export interface PaymentSimulatorOptions {
   readonly connectWebhookSecret?: string;
   /** How long a payout stays pending before payout.paid (or payout.failed) is sent (default 500 ms). */
   readonly payoutDelayMs?: number;
+  /**
+   * Operations whose answer is held back this long after they took effect: the provider acted, its answer is
+   * slow (a client that dies meanwhile must find the effect again under the same idempotency key).
+   */
+  readonly answerDelayMs?: Partial<Record<SimulatorOperation, number>>;
 }
 
 /** Answers the simulator gives instead of running the next requests (see PaymentSimulator.injectFailures). */
@@ -261,6 +266,8 @@ export async function startPaymentSimulator(options: PaymentSimulatorOptions = {
     if (idempotencyKey !== null) idempotency.finish(idempotencyKey, keep ? answer : null, stripeAccount);
     if (effect !== null) recordEffect(effect, context, answer.status);
     if (later !== null) schedule(later, context.stripeVersion);
+    const delay = options.answerDelayMs?.[operation] ?? 0;
+    if (delay > 0) await sleep(delay, undefined, { signal: lifetime.signal }).catch(() => undefined);
     return { ...answer, operation, replayed: false };
   };
 
