@@ -26,6 +26,10 @@ export function timelineEntryOf(
   switch (event.eventType) {
     case 'ContractCreated':
       return line(event.data.contractId, event.data.hirerId, `made with ${event.data.milestones.length} milestones`);
+    case 'ContractStarted':
+      return line(event.data.contractId, null, 'funded: the escrow holds the contract amount');
+    case 'ContractNotStarted':
+      return line(event.data.contractId, null, event.data.reason);
     case 'MilestoneSubmitted':
       return line(event.data.contractId, event.data.workerId, event.data.note, event.data.milestoneId);
     case 'MilestoneApproved':

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startGateway } from '../../gateway/main.js';
+import { type PaymentSimulator, startPaymentSimulator } from '../../ops/simulators/payments/server.js';
 import type { Role } from '../../runtime/roles.js';
 import { startSagas } from '../../sagas/main.js';
 import { baseUrlOf } from '../support/gateway.js';
@@ -10,12 +11,14 @@ import { startTestSystem, type TestSystem, waitUntil } from '../support/system.j
 
 // The issue's acceptance path through HTTP on the real stack (PostgreSQL, Kafka, the registry, Elasticsearch,
 // Redis): a hirer posts a job → two workers apply → the hirer accepts one → the accept-application process makes
-// the contract with three milestones and tells the other worker → submit and approve all → both review →
+// the contract with three milestones and tells the other worker → the hirer funds it → submit and approve all →
+// both review →
 // reputation shows it; the other application is NOT_SELECTED.
 
 let sys: TestSystem;
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 let sagas: Awaited<ReturnType<typeof startSagas>>;
+let sim: PaymentSimulator;
 let base: string;
 
 beforeAll(async () => {
@@ -23,11 +26,18 @@ beforeAll(async () => {
   await sys.startProjector();
   gateway = await startGateway(sys.config);
   base = baseUrlOf(gateway.app);
-  sagas = await startSagas({ ...sys.config, sagaRetryBaseMs: 50 });
+  sim = await startPaymentSimulator({
+    port: 0,
+    webhookUrl: `${base}/webhooks/payments`,
+    connectWebhookUrl: `${base}/webhooks/marketplace`,
+    webhookSecret: sys.config.stripeWebhookSecret,
+  });
+  sagas = await startSagas({ ...sys.config, paymentSimulatorUrl: sim.url, sagaRetryBaseMs: 50 });
 });
 afterAll(async () => {
   await sagas?.stop();
   await gateway?.stop();
+  await sim?.close();
   await sys?.close();
 });
 
@@ -95,7 +105,16 @@ describe('marketplace acceptance', () => {
 
     // The process accepts A, makes the contract (its id is A's) and tells B.
     const contractId = applicationA;
-    const contract = await eventually(`contracts/${contractId}`, workerA(), () => true, 'the contract');
+    await eventually(`contracts/${contractId}/escrow`, hirer(), () => true, 'the escrow opened');
+    // The hirer funds the whole contract (issue 16); the escrow process charges the card and starts the contract.
+    const funded = await post('fund-contract', { contractId, paymentMethod: '4242424242424242' }, hirer());
+    expect(funded.status).toBe(200);
+    const contract = await eventually(
+      `contracts/${contractId}`,
+      workerA(),
+      (c) => c.status === 'ACTIVE',
+      'the contract',
+    );
     expect(contract).toMatchObject({
       status: 'ACTIVE',
       amountMinor: 200_000,
@@ -148,6 +167,7 @@ describe('marketplace acceptance', () => {
     const timeline = (done.body.timeline as { eventType: string }[]).map((e) => e.eventType);
     expect(timeline).toEqual([
       'ContractCreated',
+      'ContractStarted',
       ...Array.from({ length: 3 }, () => ['MilestoneSubmitted', 'MilestoneApproved']).flat(),
       'ContractCompleted',
       'ContractReviewed',
