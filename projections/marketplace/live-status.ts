@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { countDuplicates } from '../../runtime/consumer/observe.js';
 import { asContract, type ProjectedEvent, type Projection } from '../../runtime/consumer/types.js';
-import type { ApplicationEvent, ContractEvent } from '../../schemas/marketplace/events.js';
+import type { ApplicationEvent, ContractEvent, EscrowEvent } from '../../schemas/marketplace/events.js';
+import { marketplaceTopics } from '../../schemas/marketplace/topics.js';
 
 // Hot status of applications and contracts in Redis, and each party's live stream: the worker sees their
 // application change (shortlisted, accepted, not selected) and both parties see their contract move, over SSE
@@ -16,7 +17,7 @@ export const LIVE_STATUS_PROJECTION = 'marketplace.live-status';
 export const LIVE_STATUS_VERSION = 1;
 
 export const liveStatusKeys = (prefix: string) => ({
-  status: (kind: 'application' | 'contract', id: string) => `${prefix}mkt:status:${kind}:${id}`,
+  status: (kind: 'application' | 'contract' | 'escrow', id: string) => `${prefix}mkt:status:${kind}:${id}`,
   live: (accountId: string) => `${prefix}mkt:live:${accountId}`,
 });
 
@@ -48,7 +49,7 @@ return 1
 `;
 
 export interface LiveChange {
-  readonly kind: 'application' | 'contract';
+  readonly kind: 'application' | 'contract' | 'escrow';
   readonly id: string;
   readonly status: string;
   readonly parties: readonly string[];
@@ -91,6 +92,44 @@ export function liveChangeOf(event: ProjectedEvent<ApplicationEvent | ContractEv
   };
 }
 
+const ESCROW_EVENTS: ReadonlySet<string> = new Set(marketplaceTopics['marketplace.escrow']);
+
+/** The escrow's status after the events that change it (the others move one milestone's money). */
+const ESCROW_STATUS_AFTER: Partial<Record<EscrowEvent['type'], string>> = {
+  EscrowOpened: 'OPEN',
+  EscrowFundingRequested: 'FUNDING',
+  EscrowFundingDeclined: 'FUNDING_DECLINED',
+  EscrowFunded: 'FUNDED',
+};
+
+/**
+ * Pure: what an escrow event shows live on the contract's channel (both parties' streams). Only EscrowOpened names
+ * the parties; the projection keeps them with the escrow's status for the events after it (`parties` empty).
+ */
+export function escrowLiveChangeOf(event: ProjectedEvent<EscrowEvent>): LiveChange {
+  const d = event.data;
+  const status = ESCROW_STATUS_AFTER[event.eventType] ?? 'FUNDED';
+  const milestoneId = 'milestoneId' in d ? d.milestoneId : null;
+  const amountMinor = 'amountMinor' in d ? d.amountMinor : 'grossMinor' in d ? d.grossMinor : null;
+  return {
+    kind: 'escrow',
+    id: d.contractId,
+    status,
+    parties: event.eventType === 'EscrowOpened' ? [event.data.hirerId, event.data.workerId] : [],
+    message: {
+      kind: 'escrow',
+      contractId: d.contractId,
+      status,
+      change: event.eventType,
+      milestoneId,
+      amountMinor,
+      version: event.streamVersion,
+      position: event.globalPosition,
+      updatedAt: event.recordedAt,
+    },
+  };
+}
+
 export function liveStatusProjection(redis: Redis, options: { keyPrefix: string; version: number }): Projection {
   const keys = liveStatusKeys(options.keyPrefix);
   const command = `marketplaceLiveStatusV${options.version}`;
@@ -99,15 +138,23 @@ export function liveStatusProjection(redis: Redis, options: { keyPrefix: string;
   return {
     name: LIVE_STATUS_PROJECTION,
     version: options.version,
-    topics: ['marketplace.application', 'marketplace.contract'],
+    topics: ['marketplace.application', 'marketplace.contract', 'marketplace.escrow'],
     setup: async () => {},
     drop: async () => {},
     async applyBatch(events) {
       let duplicates = 0;
-      for (const event of asContract<ApplicationEvent | ContractEvent>(events)) {
-        const change = liveChangeOf(event);
+      for (const event of asContract<ApplicationEvent | ContractEvent | EscrowEvent>(events)) {
+        const change = ESCROW_EVENTS.has(event.eventType)
+          ? escrowLiveChangeOf(event as ProjectedEvent<EscrowEvent>)
+          : liveChangeOf(event as ProjectedEvent<ApplicationEvent | ContractEvent>);
         if (!change) continue;
-        const liveKeys = [...new Set(change.parties)].map(keys.live);
+        const statusKey = keys.status(change.kind, change.id);
+        // An escrow's parties are named once (EscrowOpened, first on its stream) and kept beside its status.
+        const parties =
+          change.kind === 'escrow' && change.parties.length === 0
+            ? (await redis.hmget(statusKey, 'hirer', 'worker')).filter((p): p is string => p !== null)
+            : change.parties;
+        const liveKeys = [...new Set(parties)].map(keys.live);
         const applied = await run(
           1 + liveKeys.length,
           keys.status(change.kind, change.id),
@@ -120,6 +167,9 @@ export function liveStatusProjection(redis: Redis, options: { keyPrefix: string;
           LIVE_MAXLEN,
         );
         if (applied === 0) duplicates++;
+        else if (change.kind === 'escrow' && change.parties.length === 2) {
+          await redis.hset(statusKey, 'hirer', change.parties[0]!, 'worker', change.parties[1]!);
+        }
       }
       countDuplicates(duplicates);
     },

@@ -6,6 +6,7 @@ import { startSagas } from '../../sagas/main.js';
 import { uniqueSuffix } from '../support/env.js';
 import { baseUrlOf } from '../support/gateway.js';
 import { marketplaceHttp, milestoneStates, type Parties } from '../support/marketplace/http.js';
+import { openSse } from '../support/sse.js';
 import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
 
 // Issue 16's paths through HTTP on the real stack, with the escrow and payout processes and the Stripe-compatible
@@ -59,6 +60,9 @@ const admin = () => token('admin-1', 'admin');
 describe('marketplace money through HTTP', () => {
   it('funds the whole contract, releases each approved milestone less the fee, pays the wallet out', async () => {
     const p = await activeContract();
+    // The worker follows the contract's money live (the marketplace channel, SSE here; WebSocket alike).
+    const live = await openSse(`${base}/streams/marketplace/me`, { authorization: `Bearer ${p.worker}` });
+    expect(live.status).toBe(200);
     const escrow = await eventually(
       `contracts/${p.contractId}/escrow`,
       p.hirer,
@@ -80,6 +84,14 @@ describe('marketplace money through HTTP', () => {
       feesMinor: 20_000,
       refundedMinor: 0,
     });
+    const releasesSeen = (events: readonly { data: unknown }[]) =>
+      events.filter((e) => {
+        const d = e.data as { kind?: string; change?: string; contractId?: string };
+        return d.kind === 'escrow' && d.change === 'MilestoneReleased' && d.contractId === p.contractId;
+      });
+    await live.waitFor((events) => releasesSeen(events).length === 3);
+    expect(releasesSeen(live.events).map((e) => (e.data as { milestoneId: string }).milestoneId)).toEqual(milestoneIds);
+    await live.close();
     const wallet = await eventually('wallet', p.worker, (w) => w.availableMinor === 180_000, 'the wallet credited');
     expect(wallet.pendingMinor).toBe(0);
     // Three transfers in the provider's books, one per milestone, all of this contract's transfer group.
