@@ -1,4 +1,5 @@
 import type { EscrowEvent, EscrowMilestone } from '../../schemas/marketplace/events.js';
+import type { MilestoneMoneyState } from '../../schemas/marketplace/vocabulary.js';
 import { type DecideContext, type Decider, DomainError, type Existing, type NoStream, noStream } from '../decider.js';
 
 // A contract's escrow: the money side of a contract, one stream per contract (`escrow-<contractId>`). The whole
@@ -11,16 +12,7 @@ import { type DecideContext, type Decider, DomainError, type Existing, type NoSt
 
 export type { EscrowEvent };
 
-export type EscrowMilestoneStatus =
-  | 'AWAITING_FUNDS'
-  | 'HELD'
-  | 'RELEASING'
-  | 'RELEASED'
-  | 'DISPUTED'
-  | 'SETTLING'
-  | 'SETTLED'
-  | 'REFUNDING'
-  | 'REFUNDED';
+export type EscrowMilestoneStatus = MilestoneMoneyState;
 
 /** OPEN: waiting for the hirer to fund; FUNDING: a charge in flight; FUNDED: the amount is held. */
 export type EscrowStatus = 'OPEN' | 'FUNDING' | 'FUNDED';

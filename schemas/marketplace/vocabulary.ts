@@ -25,6 +25,23 @@ export const FINAL_APPLICATION_STATUSES: readonly ApplicationStatus[] = [
 export const CONTRACT_STATUSES = ['FUNDING', 'ACTIVE', 'COMPLETED', 'CANCELLED', 'NOT_STARTED'] as const;
 export type ContractStatus = (typeof CONTRACT_STATUSES)[number];
 
+/**
+ * Where a milestone's money is: waiting for the contract to be funded, held in escrow, on its way out by one of
+ * three doors (release to the worker, refund to the hirer, an admin's split after a dispute), or gone through it.
+ */
+export const MILESTONE_MONEY_STATES = [
+  'AWAITING_FUNDS',
+  'HELD',
+  'RELEASING',
+  'RELEASED',
+  'DISPUTED',
+  'SETTLING',
+  'SETTLED',
+  'REFUNDING',
+  'REFUNDED',
+] as const;
+export type MilestoneMoneyState = (typeof MILESTONE_MONEY_STATES)[number];
+
 export const MILESTONE_STATUSES = ['PENDING', 'SUBMITTED', 'CHANGES_REQUESTED', 'APPROVED'] as const;
 export type MilestoneStatus = (typeof MILESTONE_STATUSES)[number];
 

@@ -6,6 +6,7 @@ import type { Role } from '../../runtime/roles.js';
 import { startSagas } from '../../sagas/main.js';
 import { baseUrlOf } from '../support/gateway.js';
 import { applyBody, idOf, jobBody, threeMilestones, workerProfileBody } from '../support/marketplace/fixtures.js';
+import { marketplaceHttp } from '../support/marketplace/http.js';
 import { openSse } from '../support/sse.js';
 import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
 
@@ -46,28 +47,11 @@ const hirer = () => as('acc-hirer', 'hirer');
 const workerA = () => as('acc-worker-a', 'worker');
 const workerB = () => as('acc-worker-b', 'worker');
 
-async function post(path: string, body: unknown, token: string) {
-  const res = await fetch(`${base}/commands/marketplace/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-async function get(path: string, token: string) {
-  const res = await fetch(`${base}/queries/marketplace/${path}`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-/** Polls a query until `ok` holds of its answer (the process and the projections are asynchronous). */
+const http = () => marketplaceHttp(base, gateway.tokens);
+const post = (path: string, body: unknown, token: string) => http().post(path, body, token);
+const get = (path: string, token: string) => http().get(path, token);
 const eventually = (path: string, token: string, ok: (body: Record<string, unknown>) => boolean, what: string) =>
-  waitUntil(
-    async () => {
-      const res = await get(path, token);
-      return res.status === 200 && ok(res.body) ? res.body : undefined;
-    },
-    30_000,
-    what,
-  );
+  http().eventually(path, token, ok, what);
 
 describe('marketplace acceptance', () => {
   it('goes from a posted job to a completed, reviewed contract', async () => {

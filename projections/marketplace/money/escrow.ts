@@ -1,4 +1,5 @@
 import type { EscrowEvent } from '../../../schemas/marketplace/events.js';
+import type { MilestoneMoneyState } from '../../../schemas/marketplace/vocabulary.js';
 import { MoneyInvariantError } from './errors.js';
 
 // Pure: one contract's escrow as the money read model shows it, folded from its stream (`escrow-<contractId>`).
@@ -12,16 +13,7 @@ import { MoneyInvariantError } from './errors.js';
  */
 export type EscrowStatus = 'OPEN' | 'FUNDING' | 'FUNDING_DECLINED' | 'FUNDED' | 'CLOSED';
 
-export type MilestoneMoneyState =
-  | 'AWAITING_FUNDS'
-  | 'HELD'
-  | 'RELEASING'
-  | 'RELEASED'
-  | 'DISPUTED'
-  | 'SETTLING'
-  | 'SETTLED'
-  | 'REFUNDING'
-  | 'REFUNDED';
+export type { MilestoneMoneyState };
 
 /** Where the escrow still holds a milestone's money. */
 export const HOLDING_STATES: readonly MilestoneMoneyState[] = [

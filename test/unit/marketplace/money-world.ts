@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { EscrowEvent, WalletEvent } from '../../../schemas/marketplace/events.js';
+import type { MilestoneMoneyState } from '../../../schemas/marketplace/vocabulary.js';
 
 // A stand-in for the money write side (being built in commands/ and sagas/): it turns random choices into a log of
 // escrow and wallet events that the write side could have appended, following the rules the read model relies on
@@ -17,16 +18,7 @@ export interface LoggedEvent {
   readonly event: MoneyEvent;
 }
 
-type Held =
-  | 'AWAITING_FUNDS'
-  | 'HELD'
-  | 'RELEASING'
-  | 'RELEASED'
-  | 'DISPUTED'
-  | 'SETTLING'
-  | 'SETTLED'
-  | 'REFUNDING'
-  | 'REFUNDED';
+type Held = MilestoneMoneyState;
 
 interface SimMilestone {
   readonly id: string;
