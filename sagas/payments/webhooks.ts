@@ -18,8 +18,13 @@ export function verifyPaymentWebhook(
   secret: string,
   toleranceSeconds = 300,
 ): VerifiedWebhook {
-  const event = verifyStripeSignature(rawBody, signatureHeader, secret, toleranceSeconds);
-  return { eventId: event.id, notification: toPaymentNotification(event) };
+  const event: unknown = verifyStripeSignature(rawBody, signatureHeader, secret, toleranceSeconds);
+  // A correctly signed body that is not an event object (`null`, a number) is acknowledged and ignored, not a 500.
+  if (typeof event !== 'object' || event === null) {
+    return { eventId: 'unidentified', notification: { kind: 'ignored', type: 'unknown' } };
+  }
+  const stripeEvent = event as Stripe.Event;
+  return { eventId: String(stripeEvent.id), notification: toPaymentNotification(stripeEvent) };
 }
 
 interface OurIds {

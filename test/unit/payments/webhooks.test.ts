@@ -46,6 +46,13 @@ const sign = (payload: string, options: { secret?: string; timestamp?: number } 
 const verify = (payload: string) => verifyPaymentWebhook(Buffer.from(payload), sign(payload), SECRET);
 
 describe('verifyPaymentWebhook: mapping Stripe events to payment notifications', () => {
+  it.each(['null', '42', '"text"', 'true'])(
+    'acknowledges a correctly signed body %s that is not an event: ignored',
+    (body) => {
+      expect(verifyPaymentWebhook(body, sign(body), SECRET).notification).toEqual({ kind: 'ignored', type: 'unknown' });
+    },
+  );
+
   it('amount_capturable_updated is an authorization, with the amount and the currency upper-cased', () => {
     expect(verify(event('payment_intent.amount_capturable_updated', intent()))).toEqual({
       eventId: 'evt_1',
