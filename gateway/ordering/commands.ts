@@ -10,7 +10,6 @@ import { MAX_PRICE_MINOR } from '../../commands/ordering/menu-item.js';
 import { MAX_LINES, MAX_QUANTITY, MIN_QUANTITY } from '../../commands/ordering/order.js';
 import type { Role } from '../../runtime/roles.js';
 import { commandContext } from '../command-context.js';
-import { HttpError } from '../errors.js';
 import { id, paymentMethod, refuseRawCardNumber } from '../schema-parts.js';
 
 // POST /commands/ordering/<command>: one route per command, each with its JSON schema.

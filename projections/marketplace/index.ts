@@ -49,7 +49,8 @@ export const marketplace: ProjectionContext = {
     {
       kind: 'custom',
       name: LIVE_STATUS_PROJECTION,
-      description: 'hot application, contract and escrow status and each party’s live stream for SSE and WebSocket (Redis)',
+      description:
+        'hot application, contract and escrow status and each party’s live stream for SSE and WebSocket (Redis)',
       initialVersion: LIVE_STATUS_VERSION,
       topics: ['marketplace.application', 'marketplace.contract', 'marketplace.escrow'],
       make: async (version, env) =>

@@ -322,7 +322,7 @@ export function escrowSaga(options: EscrowSagaOptions): SagaDefinition<EscrowSag
         const [milestoneId, submission] = deadline.slice(AUTO_APPROVE.length).split(':');
         const m = s.milestones.find((x) => x.milestoneId === milestoneId);
         // Only the submission this deadline was set for, still waiting, its money neither frozen nor gone.
-        if (!m || m.work !== 'SUBMITTED' || String(m.submissions) !== submission || m.money !== 'HELD') return null;
+        if (m?.work !== 'SUBMITTED' || String(m.submissions) !== submission || m.money !== 'HELD') return null;
         if (s.contract !== 'ACTIVE') return null;
         const step = `auto-approve:${milestoneId}:${submission}`;
         if (s.issued.includes(step)) return null;

@@ -7,7 +7,7 @@ import { uniqueSuffix } from '../support/env.js';
 import { baseUrlOf } from '../support/gateway.js';
 import { marketplaceHttp, milestoneStates, type Parties } from '../support/marketplace/http.js';
 import { openSse } from '../support/sse.js';
-import { startTestSystem, type TestSystem, waitUntil } from '../support/system.js';
+import { startTestSystem, type TestSystem } from '../support/system.js';
 
 // Issue 16's paths through HTTP on the real stack, with the escrow and payout processes and the Stripe-compatible
 // simulator: fund → approve all → wallet → payout paid (webhook); a dispute frozen and split 70/30; a cancelled

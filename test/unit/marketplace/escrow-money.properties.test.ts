@@ -438,7 +438,7 @@ async function perform(w: World, a: Action): Promise<void> {
         payout?: { payoutId: string; status: string; payoutRef: string | null } | null;
       };
       const p = wallet.status === 'none' ? null : wallet.payout;
-      if (!p || p.status !== 'SENT') return;
+      if (p?.status !== 'SENT') return;
       return w.client(
         'wallet',
         WORKER,
