@@ -32,8 +32,8 @@ export function createKafka(brokers: readonly string[], clientId: string, logger
 
 /**
  * Creates the topics that do not exist yet (one partition count for all) and returns once their partitions serve
- * reads: a leader in the metadata is not enough on a broker that has just started, whose first requests to a new
- * partition can still fail with "This server does not host this topic-partition".
+ * reads: right after a topic is created (more so on a busy or just-started broker) its first requests can still
+ * fail with "This server does not host this topic-partition".
  */
 export async function ensureTopics(
   admin: Admin,
@@ -44,9 +44,11 @@ export async function ensureTopics(
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t));
   if (missing.length === 0) return;
+  // Not kafkajs's waitForLeaders: it retries only "leader not available", and a broker whose metadata cache has
+  // not caught up with the controller answers "unknown topic" for a moment, which it throws. untilServed retries.
   await admin.createTopics({
     topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })),
-    waitForLeaders: true,
+    waitForLeaders: false,
   });
   const deadline = Date.now() + readyWithinMs;
   for (const topic of missing) await untilServed(admin, topic, deadline);
