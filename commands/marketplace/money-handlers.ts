@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { executeAuthorised } from '../authorised.js';
-import type { CommandContext, CommandExecutor, CommandResult } from '../executor.js';
+import { DomainError } from '../decider.js';
+import { type CommandContext, type CommandExecutor, type CommandResult, loadTarget } from '../executor.js';
 import { contracts, escrows, wallets } from './aggregates.js';
 import { type ContractCommand, contractDecider, contractNotFound } from './contract.js';
 import { type Escrow, type EscrowCommand, escrowDecider, escrowNotFound } from './escrow.js';
@@ -23,9 +24,53 @@ const partyToEscrow = (ctx: CommandContext) => (escrow: Escrow) => {
 export class MarketplaceMoneyCommands {
   constructor(private readonly executor: CommandExecutor) {}
 
-  /** The hirer funds the whole contract with a payment method (a provider token); the escrow process charges it. */
-  fundContract(input: { contractId: string; paymentMethod: string }, ctx: CommandContext): Promise<CommandResult> {
-    return this.onEscrow({ type: 'RequestFunding', data: { ...input, by: ctx.actor } }, ctx);
+  /**
+   * The hirer funds the whole contract with a payment method (a provider token); the escrow process charges it.
+   * Refused before any charge when the contract no longer waits for its money (cancelled or ended meanwhile: a
+   * charge would only be refunded), or when its worker's wallet holds another currency (a worker is paid in one).
+   */
+  async fundContract(
+    input: { contractId: string; paymentMethod: string },
+    ctx: CommandContext,
+  ): Promise<CommandResult> {
+    const { contractId } = input;
+    const command: EscrowCommand = { type: 'RequestFunding', data: { ...input, by: ctx.actor } };
+    return executeAuthorised(
+      this.executor,
+      escrows,
+      contractId,
+      ctx,
+      partyToEscrow(ctx),
+      () => escrowNotFound(contractId),
+      async (state, now) => {
+        if (state.status !== 'none' && state.status !== 'FUNDED') {
+          const [contract, wallet] = await this.executor.loadMany([
+            loadTarget(contracts, contractId),
+            loadTarget(wallets, state.workerId),
+          ] as const);
+          if (contract.state.status !== 'FUNDING') {
+            throw new DomainError(
+              'conflict',
+              'CONTRACT_NOT_FUNDING',
+              `contract ${contractId} is ${contract.state.status}`,
+              {
+                contractId,
+                status: contract.state.status,
+              },
+            );
+          }
+          if (wallet.state.status !== 'none' && wallet.state.currency !== state.currency) {
+            throw new DomainError(
+              'conflict',
+              'WALLET_CURRENCY_MISMATCH',
+              `the worker is paid in ${wallet.state.currency}; this contract is in ${state.currency}`,
+              { contractId, currency: state.currency, walletCurrency: wallet.state.currency },
+            );
+          }
+        }
+        return escrowDecider.decide(command, state, { now });
+      },
+    );
   }
 
   openDispute(input: { contractId: string; milestoneId: string; reason: string }, ctx: CommandContext) {

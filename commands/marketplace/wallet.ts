@@ -31,12 +31,27 @@ export type Wallet =
       /** Every release or settlement credited, so a redelivered one credits nothing. */
       readonly credited: readonly string[];
       /** Payouts the bank was paid: a bank may still return one (payout.failed after payout.paid). */
-      readonly paid: readonly { readonly payoutId: string; readonly amountMinor: number }[];
+      readonly paid: readonly EndedPayout[];
       /** Payouts that failed: their amount is back, and a late notice changes nothing. */
-      readonly failed: readonly string[];
+      readonly failed: readonly EndedPayout[];
     };
 
+export interface EndedPayout {
+  readonly payoutId: string;
+  readonly amountMinor: number;
+  readonly payoutRef: string | null;
+}
+
 export type ExistingWallet = Existing<Wallet>;
+
+/**
+ * Where a provider notice came from: the connected account it happened on and the payout object it is about.
+ * Both must be the wallet's own (its account, the payout the provider answered with), or the notice is refused.
+ */
+export interface NoticeSource {
+  readonly accountRef: string | null;
+  readonly payoutRef: string;
+}
 
 export type WalletCommand =
   | { type: 'OpenWallet'; data: { workerId: string; accountRef: string; currency: string } }
@@ -53,8 +68,10 @@ export type WalletCommand =
     }
   | { type: 'RequestPayout'; data: { workerId: string; payoutId: string; amountMinor: number } }
   | { type: 'RecordPayoutSent'; data: { workerId: string; payoutId: string; payoutRef: string } }
-  | { type: 'RecordPayoutPaid'; data: { workerId: string; payoutId: string; payoutRef: string } }
-  | { type: 'RecordPayoutFailed'; data: { workerId: string; payoutId: string; reason: string } };
+  /** From the provider's webhook (`notice` says where it came from). */
+  | { type: 'RecordPayoutPaid'; data: { workerId: string; payoutId: string; notice: NoticeSource } }
+  /** From the provider's webhook (`notice`), or from the payout process when the provider refused the payout. */
+  | { type: 'RecordPayoutFailed'; data: { workerId: string; payoutId: string; reason: string; notice?: NoticeSource } };
 
 export const walletNotFound = (workerId: string) =>
   new DomainError('not_found', 'WALLET_NOT_FOUND', 'you have no wallet yet: it opens with your first release', {
@@ -65,6 +82,18 @@ const mustExist = (state: Wallet, workerId: string): ExistingWallet => {
   if (state.status === 'none') throw walletNotFound(workerId);
   return state;
 };
+
+/**
+ * Refuses a provider notice that is not about this wallet's payout: from another connected account, or about
+ * another payout object than the one the provider answered with (when that answer was recorded).
+ */
+function checkNotice(wallet: ExistingWallet, payoutId: string, payoutRef: string | null, notice: NoticeSource): void {
+  if (notice.accountRef !== wallet.accountRef || (payoutRef !== null && notice.payoutRef !== payoutRef)) {
+    throw new DomainError('conflict', 'PAYOUT_NOTICE_MISMATCH', `the notice is not about payout ${payoutId}`, {
+      payoutId,
+    });
+  }
+}
 
 /** The payout the provider tells us about, or null when it is not the one in flight (late, or unknown). */
 const inFlight = (wallet: ExistingWallet, payoutId: string): PayoutInFlight | null =>
@@ -97,8 +126,16 @@ export function decideWallet(command: WalletCommand, state: Wallet, { now }: Dec
     case 'RequestPayout': {
       const wallet = mustExist(state, workerId);
       const { payoutId, amountMinor } = command.data;
-      const known = wallet.paid.some((p) => p.payoutId === payoutId) || wallet.failed.includes(payoutId);
-      if (wallet.payout?.payoutId === payoutId || known) return [];
+      const known = [...(wallet.payout ? [wallet.payout] : []), ...wallet.paid, ...wallet.failed].find(
+        (p) => p.payoutId === payoutId,
+      );
+      if (known) {
+        // The same request again is answered as before; another amount under a known id is another request.
+        if (known.amountMinor === amountMinor) return [];
+        throw new DomainError('conflict', 'PAYOUT_ID_REUSED', `payout id ${payoutId} was used for another amount`, {
+          payoutId,
+        });
+      }
       if (!Number.isSafeInteger(amountMinor) || amountMinor < MIN_PAYOUT_MINOR) {
         throw new DomainError('invalid', 'PAYOUT_TOO_SMALL', `a payout is at least ${MIN_PAYOUT_MINOR} minor units`, {
           amountMinor,
@@ -134,21 +171,26 @@ export function decideWallet(command: WalletCommand, state: Wallet, { now }: Dec
     }
     case 'RecordPayoutPaid': {
       const wallet = mustExist(state, workerId);
-      const payout = inFlight(wallet, command.data.payoutId);
+      const { payoutId, notice } = command.data;
+      const payout = inFlight(wallet, payoutId);
       if (!payout) return [];
-      const { payoutId, payoutRef } = command.data;
+      checkNotice(wallet, payoutId, payout.payoutRef, notice);
       return [
-        { type: 'PayoutPaid', data: { workerId, payoutId, payoutRef, amountMinor: payout.amountMinor, paidAt: at } },
+        {
+          type: 'PayoutPaid',
+          data: { workerId, payoutId, payoutRef: notice.payoutRef, amountMinor: payout.amountMinor, paidAt: at },
+        },
       ];
     }
     case 'RecordPayoutFailed': {
       const wallet = mustExist(state, workerId);
-      const { payoutId, reason } = command.data;
+      const { payoutId, reason, notice } = command.data;
+      if (wallet.failed.some((p) => p.payoutId === payoutId)) return [];
       // In flight, or paid and then returned by the bank: either way its amount comes back, once.
-      const payout = wallet.failed.includes(payoutId)
-        ? null
-        : (inFlight(wallet, payoutId) ?? wallet.paid.find((p) => p.payoutId === payoutId) ?? null);
+      const payout = inFlight(wallet, payoutId) ?? wallet.paid.find((p) => p.payoutId === payoutId) ?? null;
       if (!payout) return [];
+      if (notice) checkNotice(wallet, payoutId, payout.payoutRef, notice);
+      else if (payout !== wallet.payout) return []; // only the provider can return a paid payout
       return [
         { type: 'PayoutFailed', data: { workerId, payoutId, amountMinor: payout.amountMinor, reason, failedAt: at } },
       ];
@@ -196,7 +238,7 @@ export function evolveWallet(state: Wallet, event: WalletEvent): Wallet {
       return {
         ...state,
         payout: state.payout?.payoutId === payoutId ? null : state.payout,
-        paid: [...state.paid, { payoutId, amountMinor }],
+        paid: [...state.paid, { payoutId, amountMinor, payoutRef: event.data.payoutRef }],
       };
     }
     case 'PayoutFailed': {
@@ -205,7 +247,7 @@ export function evolveWallet(state: Wallet, event: WalletEvent): Wallet {
         ...state,
         availableMinor: state.availableMinor + amountMinor,
         payout: state.payout?.payoutId === payoutId ? null : state.payout,
-        failed: [...state.failed, payoutId],
+        failed: [...state.failed, { payoutId, amountMinor, payoutRef: null }],
       };
     }
   }

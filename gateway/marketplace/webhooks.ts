@@ -10,21 +10,34 @@ export interface MarketplaceWebhookDeps {
   readonly toleranceSeconds?: number;
 }
 
+/** A Connect notice with the connected account it happened on (Stripe's `event.account`). */
+export type AccountNotice = ConnectNotification & { readonly account: string | null };
+
 /**
- * The provider's Connect notice as a command on the worker's wallet (null: nothing to record). A refund is
- * recorded by the escrow process when the provider answers it, so its notice only confirms what is known.
+ * The provider's Connect notice as a command on the worker's wallet (null: nothing to record). The wallet checks
+ * the notice is about its own account and payout. A refund is recorded by the escrow process when the provider
+ * answers it, so its notice only confirms what is known.
  */
-export function walletCommandOf(notification: ConnectNotification): WalletCommand | null {
-  switch (notification.kind) {
+export function walletCommandOf(notice: AccountNotice): WalletCommand | null {
+  switch (notice.kind) {
     case 'payout-paid':
       return {
         type: 'RecordPayoutPaid',
-        data: { workerId: notification.workerId, payoutId: notification.payoutId, payoutRef: notification.payoutRef },
+        data: {
+          workerId: notice.workerId,
+          payoutId: notice.payoutId,
+          notice: { accountRef: notice.account, payoutRef: notice.payoutRef },
+        },
       };
     case 'payout-failed':
       return {
         type: 'RecordPayoutFailed',
-        data: { workerId: notification.workerId, payoutId: notification.payoutId, reason: notification.reason },
+        data: {
+          workerId: notice.workerId,
+          payoutId: notice.payoutId,
+          reason: notice.reason,
+          notice: { accountRef: notice.account, payoutRef: notice.payoutRef },
+        },
       };
     case 'charge-refunded':
     case 'ignored':
@@ -34,11 +47,14 @@ export function walletCommandOf(notification: ConnectNotification): WalletComman
 
 /** POST /webhooks/marketplace: the provider's signed Connect notices (payouts paid or failed). */
 export function marketplaceWebhooksPlugin(deps: MarketplaceWebhookDeps) {
-  return signedWebhookPlugin<ConnectNotification>({
+  return signedWebhookPlugin<AccountNotice>({
     path: '/webhooks/marketplace',
     secret: deps.secret,
     toleranceSeconds: deps.toleranceSeconds,
-    verify: verifyConnectWebhook,
+    verify: (raw, signature, secret, tolerance) => {
+      const { eventId, account, notification } = verifyConnectWebhook(raw, signature, secret, tolerance);
+      return { eventId, notification: { ...notification, account } };
+    },
     // A payout we do not know (another platform's, or a wallet never opened here).
     notRecorded: 'marketplace webhook not recorded',
     record: async (notification, ctx) => {

@@ -62,6 +62,21 @@ export function escrowHandlers({ money, executor, provider }: EscrowHandlerDeps)
     return escrow.chargeRef;
   };
 
+  /**
+   * Refuses, before any money moves, to pay a worker whose wallet holds another currency: the transfer would reach
+   * their account but never their wallet. The money stays where it is and the step fails visibly.
+   */
+  const payableIn = async (workerId: string, currency: string): Promise<void> => {
+    const { state } = await executor.load(wallets, workerId);
+    if (state.status !== 'none' && state.currency !== currency) {
+      throw new DomainError(
+        'conflict',
+        'WALLET_CURRENCY_MISMATCH',
+        `the worker is paid in ${state.currency}, not ${currency}`,
+      );
+    }
+  };
+
   /** The worker's connected account, opened (once: keyed by the worker) with their wallet the first time. */
   const accountOf = async (workerId: string, currency: string, inv: CommandInvocation): Promise<string> => {
     const { state } = await executor.load(wallets, workerId);
@@ -205,6 +220,8 @@ export function escrowHandlers({ money, executor, provider }: EscrowHandlerDeps)
       const contractId = text(p, 'contractId');
       const milestoneId = text(p, 'milestoneId');
       const releaseId = text(p, 'releaseId');
+      const held = await loadEscrow(contractId);
+      await payableIn(held.workerId, held.currency);
       await money.recordEscrow(
         { type: 'StartRelease', data: { contractId, milestoneId, releaseId } },
         ctx(inv, ':start'),
@@ -238,6 +255,7 @@ export function escrowHandlers({ money, executor, provider }: EscrowHandlerDeps)
       }
       const sourceId = `dispute:${contractId}:${milestoneId}`;
       const net = m.split.workerMinor - m.split.feeMinor;
+      if (net > 0) await payableIn(escrow.workerId, escrow.currency);
       const transferRef = await payWorker(inv, escrow, sourceId, net);
       const refundRef =
         m.split.hirerRefundMinor === 0

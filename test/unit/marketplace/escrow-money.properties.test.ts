@@ -439,12 +439,17 @@ async function perform(w: World, a: Action): Promise<void> {
       };
       const p = wallet.status === 'none' ? null : wallet.payout;
       if (p?.status !== 'SENT') return;
+      // The provider's notice, from the worker's connected account, about the payout it made.
+      const notice = { accountRef: `acct_${WORKER}`, payoutRef: p.payoutRef ?? '' };
       return w.client(
         'wallet',
         WORKER,
         a.paid
-          ? { type: 'RecordPayoutPaid', data: { workerId: WORKER, payoutId: p.payoutId, payoutRef: p.payoutRef ?? '' } }
-          : { type: 'RecordPayoutFailed', data: { workerId: WORKER, payoutId: p.payoutId, reason: 'account_closed' } },
+          ? { type: 'RecordPayoutPaid', data: { workerId: WORKER, payoutId: p.payoutId, notice } }
+          : {
+              type: 'RecordPayoutFailed',
+              data: { workerId: WORKER, payoutId: p.payoutId, reason: 'account_closed', notice },
+            },
       );
     }
     case 'dispatch':

@@ -197,16 +197,59 @@ describe('Wallet decider', () => {
       ...opened,
       payout('p1', 5_000),
       { type: 'RecordPayoutSent', data: { workerId: w, payoutId: 'p1', payoutRef: 'po_1' } },
-      { type: 'RecordPayoutPaid', data: { workerId: w, payoutId: 'p1', payoutRef: 'po_1' } },
+      {
+        type: 'RecordPayoutPaid',
+        data: { workerId: w, payoutId: 'p1', notice: { accountRef: 'acct_1', payoutRef: 'po_1' } },
+      },
     ];
     expect(wallet(paid).state).toMatchObject({ availableMinor: 400, payout: null });
     const failed: WalletCommand = {
       type: 'RecordPayoutFailed',
-      data: { workerId: w, payoutId: 'p1', reason: 'account_closed' },
+      data: {
+        workerId: w,
+        payoutId: 'p1',
+        reason: 'account_closed',
+        notice: { accountRef: 'acct_1', payoutRef: 'po_1' },
+      },
     };
     expect(wallet([...paid, failed]).state).toMatchObject({ availableMinor: 5_400 });
     expect(decideWallet([...paid, failed], failed)).toEqual([]);
     // A paid payout's id cannot be requested again.
-    expect(decideWallet([...paid, failed], payout('p1', 1_000))).toEqual([]);
+    expect(decideWallet([...paid, failed], payout('p1', 5_000))).toEqual([]);
+    expect(refusal(() => decideWallet([...paid, failed], payout('p1', 1_000))).code).toBe('PAYOUT_ID_REUSED');
+  });
+
+  it('refuses a payout id reused for another amount; the same request again is a no-op', () => {
+    expect(decideWallet([...opened, payout('p1', 2_000)], payout('p1', 2_000))).toEqual([]);
+    expect(refusal(() => decideWallet([...opened, payout('p1', 2_000)], payout('p1', 3_000))).code).toBe(
+      'PAYOUT_ID_REUSED',
+    );
+  });
+
+  it('refuses a provider notice from another connected account or about another payout object', () => {
+    const sent: WalletCommand[] = [
+      ...opened,
+      payout('p1', 5_000),
+      { type: 'RecordPayoutSent', data: { workerId: w, payoutId: 'p1', payoutRef: 'po_1' } },
+    ];
+    const paid = (accountRef: string, payoutRef: string): WalletCommand => ({
+      type: 'RecordPayoutPaid',
+      data: { workerId: w, payoutId: 'p1', notice: { accountRef, payoutRef } },
+    });
+    expect(refusal(() => decideWallet(sent, paid('acct_other', 'po_1'))).code).toBe('PAYOUT_NOTICE_MISMATCH');
+    expect(refusal(() => decideWallet(sent, paid('acct_1', 'po_other'))).code).toBe('PAYOUT_NOTICE_MISMATCH');
+    const returned: WalletCommand = {
+      type: 'RecordPayoutFailed',
+      data: { workerId: w, payoutId: 'p1', reason: 'x', notice: { accountRef: 'acct_1', payoutRef: 'po_other' } },
+    };
+    expect(refusal(() => decideWallet([...sent, paid('acct_1', 'po_1')], returned)).code).toBe(
+      'PAYOUT_NOTICE_MISMATCH',
+    );
+    // Without a notice (the payout process's own record of a refusal) a paid payout is never given back.
+    const refusedByUs: WalletCommand = {
+      type: 'RecordPayoutFailed',
+      data: { workerId: w, payoutId: 'p1', reason: 'x' },
+    };
+    expect(decideWallet([...sent, paid('acct_1', 'po_1')], refusedByUs)).toEqual([]);
   });
 });
