@@ -221,6 +221,9 @@ export function escrowHandlers({ money, executor, provider }: EscrowHandlerDeps)
       const milestoneId = text(p, 'milestoneId');
       const releaseId = text(p, 'releaseId');
       const held = await loadEscrow(contractId);
+      // The wallet is opened first (one append on its stream: of two first releases in different currencies one
+      // opens it, the other then reads its currency), and checked before any money moves.
+      await accountOf(held.workerId, held.currency, inv);
       await payableIn(held.workerId, held.currency);
       await money.recordEscrow(
         { type: 'StartRelease', data: { contractId, milestoneId, releaseId } },
@@ -255,7 +258,10 @@ export function escrowHandlers({ money, executor, provider }: EscrowHandlerDeps)
       }
       const sourceId = `dispute:${contractId}:${milestoneId}`;
       const net = m.split.workerMinor - m.split.feeMinor;
-      if (net > 0) await payableIn(escrow.workerId, escrow.currency);
+      if (net > 0) {
+        await accountOf(escrow.workerId, escrow.currency, inv);
+        await payableIn(escrow.workerId, escrow.currency);
+      }
       const transferRef = await payWorker(inv, escrow, sourceId, net);
       const refundRef =
         m.split.hirerRefundMinor === 0

@@ -30,7 +30,7 @@ import { startTestSystem, type TestSystem, waitUntil } from '../support/system.j
 // hostile bodies on every money route, someone else's contract, milestone or wallet, forged and replayed webhooks,
 // the read side probed for other people's money, and two saga processes competing for every step throughout.
 // Each refusal must be a 4xx with a machine-readable code that appended nothing (stream versions compared) and
-// reached no provider (the simulator's calls compared). Attacks that find a bug stay as `it.fails` naming it.
+// reached no provider (the simulator's calls compared). Each bug these attacks found is fixed; its test stays.
 //
 // Every contract is the fixtures' 50,000 + 70,000 + 80,000 = 200,000 EUR cents; the platform keeps 10%.
 
@@ -1199,13 +1199,12 @@ describe('a worker paid in two currencies', () => {
     expect(milestoneStates(escrow)[0]).toBe('HELD');
   });
 
-  // BUG (two currencies, first releases at once): the release step checks the wallet's currency before it starts
-  // (payableIn), but the wallet is opened later in the same step (accountOf), by whichever release gets there
-  // first. A worker's first EUR and first USD releases running at the same time can both pass the check while there
-  // is no wallet; both transfer; the wallet opens in one currency and refuses the other's credit: that money is at
-  // the worker's account, RELEASED in the escrow, and never in their wallet. A race: six workers run it at once, and
-  // the test fails as soon as one of them loses money that way.
-  it.fails("credits every transfer when a worker's first EUR and USD releases happen at the same instant (six workers)", async () => {
+  // Was a bug (two currencies, first releases at once): the release step checked the wallet's currency before the
+  // wallet existed, so a worker's first EUR and first USD releases could both pass, both transfer, and one credit
+  // be refused: money at the worker's account that their wallet never showed. The step now opens the wallet first
+  // (one append on its stream decides the currency) and checks it before any money moves. A race: six workers run
+  // it at once, and the test fails as soon as one of them loses money that way.
+  it("credits every transfer when a worker's first EUR and USD releases happen at the same instant (six workers)", async () => {
     const workers = await Promise.all(
       [1, 2, 3, 4, 5, 6].map(async () => {
         const { suffix, workerId, worker } = newWorker();
