@@ -1,6 +1,11 @@
 import type { Knex } from 'knex';
 import { accounts } from '../../projections/marketplace/money/accounts.js';
-import type { DisputeStatus, EscrowStatus, MilestoneMoneyState } from '../../projections/marketplace/money/escrow.js';
+import type {
+  DisputeStatus,
+  EscrowStatus,
+  MilestoneMoney,
+  MilestoneMoneyState,
+} from '../../projections/marketplace/money/escrow.js';
 import type { PayoutStatus } from '../../projections/marketplace/money/payouts.js';
 import { iso } from '../../projections/marketplace/money/store.js';
 import { moneyTables } from '../../projections/marketplace/money/tables.js';
@@ -79,22 +84,8 @@ export interface DisputeView {
   readonly evidence: readonly { readonly addedBy: string; readonly note: string; readonly addedAt: string }[];
 }
 
-export interface EscrowMilestoneView {
-  readonly milestoneId: string;
-  readonly position: number;
-  readonly amountMinor: number;
-  readonly state: MilestoneMoneyState;
-  readonly releaseId: string | null;
-  /** The worker's side before the fee: the release's gross, or the worker's part of a settled dispute. */
-  readonly grossMinor: number;
-  readonly feeMinor: number;
-  readonly netMinor: number;
-  readonly refundId: string | null;
-  readonly refundedMinor: number;
-  readonly transferRef: string | null;
-  readonly refundRef: string | null;
-  readonly updatedAt: string;
-}
+/** A milestone's money as the escrow view shows it (its dispute is listed with the escrow's disputes). */
+export type EscrowMilestoneView = Omit<MilestoneMoney, 'dispute'>;
 
 export interface EscrowView {
   readonly contractId: string;

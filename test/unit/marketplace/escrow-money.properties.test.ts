@@ -493,20 +493,7 @@ describe('escrow money under random sequences, crashes and provider failures', (
         fc.array(action, { minLength: 5, maxLength: 120 }),
         async (prelude, actions) => {
           const w = new World();
-          await w.exec('contract', CONTRACT, {
-            type: 'CreateContract',
-            data: {
-              contractId: CONTRACT,
-              jobId: 'job-1',
-              applicationId: CONTRACT,
-              hirerId: HIRER,
-              workerId: WORKER,
-              title: 'Paint the fence',
-              amountMinor: AMOUNT,
-              currency: 'EUR',
-              milestones: MILESTONES,
-            },
-          });
+          await createContract(w);
           // Most runs start from a funded, running contract (else most would end before any work was done).
           if (prelude > 0) {
             await w.settle();
