@@ -17,6 +17,10 @@ export class BackgroundLoop {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** Work was announced while a step ran: the next idle pause is skipped. */
+  private nudged = false;
+  /** Whether the pause now is for lack of work (a nudge ends it), not a back-off after a failure (it does not). */
+  private idle = false;
 
   constructor(
     private readonly name: string,
@@ -31,6 +35,15 @@ export class BackgroundLoop {
     this.loop = this.run();
   }
 
+  /**
+   * Says there may be work now (another part of the process has just made some): a pause for lack of work ends at
+   * once, and a step running now is followed by another without one. Cheaper than a shorter idle poll.
+   */
+  nudge(): void {
+    this.nudged = true;
+    if (this.idle) this.wake?.();
+  }
+
   async stop(): Promise<void> {
     this.running = false;
     this.wake?.();
@@ -41,9 +54,10 @@ export class BackgroundLoop {
     let failures = 0;
     while (this.running) {
       try {
+        this.nudged = false;
         const worked = await this.step();
         failures = 0;
-        if (!worked) await this.pause(this.options.idleMs);
+        if (!worked && !this.nudged) await this.pause(this.options.idleMs, true);
       } catch (error) {
         failures++;
         const backoffMs = Math.min(
@@ -51,18 +65,22 @@ export class BackgroundLoop {
           (this.options.backoffMs ?? 100) * 2 ** Math.min(failures - 1, 10),
         );
         this.logger.error({ err: error, worker: this.name, backoffMs }, `${this.name} failed; retrying`);
-        await this.pause(backoffMs);
+        await this.pause(backoffMs, false);
       }
     }
   }
 
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
+  private pause(ms: number, idle: boolean): Promise<void> {
+    this.idle = idle;
+    return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
       this.wake = () => {
         clearTimeout(timer);
         resolve();
       };
+    }).finally(() => {
+      this.wake = null;
+      this.idle = false;
     });
   }
 }

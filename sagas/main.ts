@@ -25,6 +25,7 @@ export async function startSagas(config = loadConfig(), options: { metrics?: Reg
   const sets = sagaContexts.map((context) => context.setup(env));
   const sagas = sets.flatMap((set) => set.sagas);
   // One dispatcher per context: each claims only its own command kinds and judges its own handlers' failures.
+  const dispatcherOf = new Map<string, SagaCommandDispatcher>();
   const dispatchers = sets.map((set) => {
     const dispatcher = new SagaCommandDispatcher(write.db, set.handlers, set.isTransient, logger, {
       backoffBaseMs: config.sagaRetryBaseMs,
@@ -32,7 +33,10 @@ export async function startSagas(config = loadConfig(), options: { metrics?: Reg
       leaseMs: config.sagaCommandLeaseMs,
       metrics: options.metrics,
     });
-    for (const saga of set.sagas) dispatcher.register(saga);
+    for (const saga of set.sagas) {
+      dispatcher.register(saga);
+      dispatcherOf.set(saga.name, dispatcher);
+    }
     return dispatcher;
   });
   const scheduler = new DeadlineScheduler(write.db, logger);
@@ -42,13 +46,21 @@ export async function startSagas(config = loadConfig(), options: { metrics?: Reg
   await producer.connect();
   const runners = sagas.map(
     (saga) =>
-      new ProjectionRunner(kafka, producer, write.codec, sagaAsProjection(write.db, saga), logger, {
-        topicPrefix: config.topicPrefix,
-        groupId: `${config.topicPrefix}saga.${saga.name}`,
-        metrics: options.metrics,
-        partitionsConsumedConcurrently: config.sagaPartitionsConcurrently,
-        maxBatchMessages: config.sagaBatchEvents,
-      }),
+      // A committed batch's commands are claimed at once by this process's dispatcher (others poll for theirs).
+      new ProjectionRunner(
+        kafka,
+        producer,
+        write.codec,
+        sagaAsProjection(write.db, saga, undefined, () => dispatcherOf.get(saga.name)?.nudge()),
+        logger,
+        {
+          topicPrefix: config.topicPrefix,
+          groupId: `${config.topicPrefix}saga.${saga.name}`,
+          metrics: options.metrics,
+          partitionsConsumedConcurrently: config.sagaPartitionsConcurrently,
+          maxBatchMessages: config.sagaBatchEvents,
+        },
+      ),
   );
   for (const runner of runners) await runner.start();
   if (options.metrics) {

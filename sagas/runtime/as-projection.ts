@@ -19,6 +19,8 @@ export function sagaAsProjection<State>(
   db: Knex,
   definition: SagaDefinition<State>,
   now: () => Date = () => new Date(),
+  /** Called once a batch's reactions are committed (the commands they issued can be claimed now). */
+  applied: () => void = () => undefined,
 ): Projection {
   return {
     name: `saga.${definition.name}`,
@@ -28,6 +30,7 @@ export function sagaAsProjection<State>(
     drop: async () => undefined,
     async applyBatch(events) {
       await reactToBatch(db, definition, events, now);
+      applied();
     },
   };
 }

@@ -225,6 +225,11 @@ export class SagaCommandDispatcher {
     this.worker.start();
   }
 
+  /** Commands were just issued in this process: claim them now rather than at the next poll. */
+  nudge(): void {
+    this.worker.nudge();
+  }
+
   /** Stops claiming, then lets the commands being performed finish and record their outcomes. */
   async stop(): Promise<void> {
     await this.worker.stop();
