@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { countDuplicates } from '../../runtime/consumer/observe.js';
 import { asContract, type ProjectedEvent, type Projection } from '../../runtime/consumer/types.js';
 import type { ApplicationEvent, ContractEvent, EscrowEvent } from '../../schemas/marketplace/events.js';
-import { marketplaceTopics } from '../../schemas/marketplace/topics.js';
+import { ESCROW_EVENT_TYPES } from './money/step.js';
 
 // Hot status of applications and contracts in Redis, and each party's live stream: the worker sees their
 // application change (shortlisted, accepted, not selected) and both parties see their contract move, over SSE
@@ -92,8 +92,6 @@ export function liveChangeOf(event: ProjectedEvent<ApplicationEvent | ContractEv
   };
 }
 
-const ESCROW_EVENTS: ReadonlySet<string> = new Set(marketplaceTopics['marketplace.escrow']);
-
 /** The escrow's status after the events that change it (the others move one milestone's money). */
 const ESCROW_STATUS_AFTER: Partial<Record<EscrowEvent['type'], string>> = {
   EscrowOpened: 'OPEN',
@@ -144,7 +142,7 @@ export function liveStatusProjection(redis: Redis, options: { keyPrefix: string;
     async applyBatch(events) {
       let duplicates = 0;
       for (const event of asContract<ApplicationEvent | ContractEvent | EscrowEvent>(events)) {
-        const change = ESCROW_EVENTS.has(event.eventType)
+        const change = ESCROW_EVENT_TYPES.has(event.eventType)
           ? escrowLiveChangeOf(event as ProjectedEvent<EscrowEvent>)
           : liveChangeOf(event as ProjectedEvent<ApplicationEvent | ContractEvent>);
         if (!change) continue;

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { accounts } from '../../projections/marketplace/money/accounts.js';
 import type {
+  Dispute,
   DisputeStatus,
   EscrowStatus,
   MilestoneMoney,
@@ -64,23 +65,9 @@ export interface WalletView {
   readonly history: readonly WalletHistoryItem[];
 }
 
-export interface DisputeView {
+/** A dispute as the read model keeps it, with its milestone and its evidence notes (oldest first). */
+export interface DisputeView extends Dispute {
   readonly milestoneId: string;
-  readonly status: DisputeStatus;
-  readonly openedBy: string;
-  readonly reason: string;
-  readonly heldMinor: number;
-  readonly openedAt: string;
-  readonly resolution: {
-    readonly resolvedBy: string;
-    readonly workerMinor: number;
-    readonly hirerRefundMinor: number;
-    readonly feeMinor: number;
-    readonly note: string;
-    readonly resolvedAt: string;
-  } | null;
-  readonly settledAt: string | null;
-  /** Oldest first. */
   readonly evidence: readonly { readonly addedBy: string; readonly note: string; readonly addedAt: string }[];
 }
 

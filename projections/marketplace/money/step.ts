@@ -1,4 +1,5 @@
 import type { EscrowEvent, WalletEvent } from '../../../schemas/marketplace/events.js';
+import { marketplaceTopics } from '../../../schemas/marketplace/topics.js';
 import { MoneyInvariantError } from './errors.js';
 import { type EscrowState, evolveEscrow } from './escrow.js';
 import { evolvePayout, isPayoutEvent, type Payout } from './payouts.js';
@@ -8,29 +9,9 @@ import { type EntryDraft, type MoneyEvent, postingsOf } from './postings.js';
 // (money.ts) loads `known` from its tables and stores the result; the property tests fold it in memory. Both run
 // this same code, so what the properties prove about the books holds for the tables.
 
-export const ESCROW_EVENT_TYPES: ReadonlySet<string> = new Set<EscrowEvent['type']>([
-  'EscrowOpened',
-  'EscrowFundingRequested',
-  'EscrowFunded',
-  'EscrowFundingDeclined',
-  'MilestoneReleasing',
-  'MilestoneReleased',
-  'DisputeOpened',
-  'DisputeEvidenceAdded',
-  'DisputeResolved',
-  'DisputeSettled',
-  'EscrowRefunding',
-  'EscrowRefunded',
-]);
-
-export const WALLET_EVENT_TYPES: ReadonlySet<string> = new Set<WalletEvent['type']>([
-  'WalletOpened',
-  'WalletCredited',
-  'PayoutRequested',
-  'PayoutSent',
-  'PayoutPaid',
-  'PayoutFailed',
-]);
+/** The event types of each money topic, as the schema catalog lists them. */
+export const ESCROW_EVENT_TYPES: ReadonlySet<string> = new Set(marketplaceTopics['marketplace.escrow']);
+export const WALLET_EVENT_TYPES: ReadonlySet<string> = new Set(marketplaceTopics['marketplace.wallet']);
 
 export const isEscrowEvent = (event: MoneyEvent): event is EscrowEvent => ESCROW_EVENT_TYPES.has(event.type);
 export const isWalletEvent = (event: MoneyEvent): event is WalletEvent => WALLET_EVENT_TYPES.has(event.type);
